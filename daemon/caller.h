@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the daemon learns about the thread behind a notification: its
+ * identity from /proc/TID and the queue it names, looked up in its own IPC
+ * namespace. Nothing here is trustworthy until the notification is confirmed
+ * with SECCOMP_IOCTL_NOTIF_ID_VALID afterwards (the tid may be recycled).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "msgctl.h"
+
+struct caller {
+	pid_t tid, pid;
+	uid_t euid;
+	gid_t egid;
+	char comm[64];
+	char exe[256];
+};
+
+struct queue_info {
+	bool known;
+	int32_t key;
+	uid_t uid, cuid;
+	uint32_t mode; /* permission bits */
+};
+
+/* Open this process's own IPC namespace, once at start. */
+int caller_ns_init(void);
+
+/* Fill *ret from /proc/TID/status, comm and exe. Returns 0 or -errno. */
+int caller_read(pid_t tid, struct caller *ret);
+
+/*
+ * Look the queue up as the caller's kernel would: msqid is an id or an index
+ * (how), in the IPC namespace of tid. A queue that does not exist leaves
+ * ret->known false and returns 0; errors reaching the namespace return -errno.
+ */
+int caller_queue_lookup(pid_t tid, enum mg_lookup how, int msqid, struct queue_info *ret);

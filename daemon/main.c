@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* msgguardd: decide every msgctl(2) of the services wrapped by msgguard-shim. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "caller.h"
+#include "ids.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+#define DEFAULT_POLICY SYSCONFDIR "/msgguard/policy.ini"
+#define DEFAULT_SOCKET "/run/msgguard/msgguard.sock"
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+struct options {
+	const char *policy;
+	const char *socket;
+	const char *audit;
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: msgguardd [--policy FILE] [--socket PATH] [--audit journal|stderr|jsonl:PATH]\n"
+	      "Decide every msgctl(2) of services started under msgguard-shim.\n"
+	      "  --policy FILE  policy (default " DEFAULT_POLICY ")\n"
+	      "  --socket PATH  registration socket (default " DEFAULT_SOCKET ")\n"
+	      "  --audit SINK   journal (default when journald runs), stderr, or jsonl:/path\n"
+	      "  --debug        log every event\n",
+	      f);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"policy", required_argument, NULL, 'p'}, {"socket", required_argument, NULL, 's'},
+		{"audit", required_argument, NULL, 'a'},  {"debug", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},         {},
+	};
+	int c;
+
+	o->policy = DEFAULT_POLICY;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o->policy = optarg;
+			break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'a':
+			o->audit = optarg;
+			break;
+		case 'd':
+			log_max_level = LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "msgguardd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->audit && audit_spec_valid(o->audit) < 0) {
+		fprintf(stderr, "msgguardd: invalid --audit '%s' (journal, stderr or jsonl:/path)\n",
+			o->audit);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_policy(const char *path, struct policy **ret)
+{
+	struct policy_errors errs = {0};
+	int r = policy_parse_file(path, 0, ret, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.lines[i]);
+	if (r < 0 && errs.n == 0)
+		fprintf(stderr, "%s: %s\n", path, strerror(-r));
+	if (r < 0) {
+		sd_notifyf(0, "STATUS=Invalid policy %s: %s", path,
+			   errs.n ? errs.lines[0] : strerror(-r));
+	}
+	policy_errors_clear(&errs);
+	return r;
+}
+
+/* Command line, then the policy's [daemon] section, then the built-in default. */
+static const char *audit_choice(const struct options *o, const struct policy *p)
+{
+	if (o->audit)
+		return o->audit;
+	if (p->daemon.audit)
+		return p->daemon.audit;
+	return access(JOURNAL_SOCKET, F_OK) == 0 ? "journal" : "stderr";
+}
+
+static void audit_policy_loaded(struct server *s)
+{
+	struct audit_record r;
+	size_t rules = s->policy->n_rules, profiles = s->policy->n_profiles;
+
+	audit_record_init(&r);
+	audit_add(&r, "MESSAGE", "enforcing %s (%zu profiles, %zu rules)", s->policy->path,
+		  profiles, rules);
+	audit_add(&r, "MESSAGE_ID", "%s", MG_MSGID_POLICY);
+	audit_add(&r, "PRIORITY", "%d", LOG_INFO);
+	audit_add(&r, "SYSLOG_IDENTIFIER", "msgguardd");
+	audit_add(&r, "MSGGUARD_EVENT", "policy");
+	audit_add(&r, "MSGGUARD_POLICY", "%s", s->policy->path);
+	if (audit_emit(s->audit, &r) < 0)
+		log_warning("audit: cannot record the policy load");
+}
+
+static int setup(struct server *s, const struct options *o)
+{
+	const char *audit;
+	int r;
+
+	/* No core dumps and no ptrace by same-uid processes: we hold every listener. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return log_error_errno(negative_errno(), "PR_SET_DUMPABLE: %m");
+	r = load_policy(o->policy, &s->policy);
+	if (r < 0)
+		return r;
+	s->max_listeners = s->policy->daemon.max_listeners ?: DEFAULT_MAX_LISTENERS;
+	s->max_listeners_per_uid =
+		s->policy->daemon.max_listeners_per_uid ?: DEFAULT_MAX_LISTENERS_PER_UID;
+	audit = audit_choice(o, s->policy);
+	r = audit_open(audit, &s->audit);
+	if (r < 0)
+		return log_error_errno(r, "cannot open audit sink %s: %m", audit);
+	r = caller_ns_init();
+	if (r < 0)
+		return log_error_errno(r, "cannot open our IPC namespace: %m");
+	r = server_init(s, o->socket ?: s->policy->daemon.socket ?: DEFAULT_SOCKET);
+	if (r < 0)
+		return r;
+	audit_policy_loaded(s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct server s = {.epoll_fd = -1, .listen_fd = -1, .signal_fd = -1};
+	struct options o = {0};
+	int r;
+
+	if (parse_options(argc, argv, &o) < 0)
+		return 2;
+	r = setup(&s, &o);
+	if (r >= 0) {
+		log_info("ready, listening on %s, policy %s (%zu profiles, %zu rules)",
+			 s.socket_path ?: "the socket from systemd", s.policy->path,
+			 s.policy->n_profiles, s.policy->n_rules);
+		sd_notifyf(0, "READY=1\nSTATUS=Enforcing %s (%zu rules)", s.policy->path,
+			   s.policy->n_rules);
+		r = server_run(&s);
+		sd_notify(0, "STOPPING=1");
+	}
+	server_done(&s);
+	audit_close(s.audit);
+	policy_free(s.policy);
+	return r < 0 ? 1 : 0;
+}

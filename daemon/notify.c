@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Where each msgctl is decided: receive the notification, classify the call
+ * as the kernel will execute it, read who is calling and which queue it
+ * names, confirm the notification is still live, evaluate the policy, answer,
+ * and only then write the audit record.
+ *
+ * Trust: the notification's registers are a kernel snapshot (race-free);
+ * /proc and the queue lookup are only believed after ID_VALID. Any failure on
+ * the way is a deny. Allow is CONTINUE: the kernel then runs the call with its
+ * own permission checks, so an allow never grants more than the kernel would.
+ * Nothing here reads the IPC_SET buffer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+
+#include "caller.h"
+#include "ids.h"
+#include "log.h"
+#include "msgctl.h"
+#include "server.h"
+
+struct outcome {
+	int classify_error;          /* < 0: not a msgctl we know (arch, syscall) */
+	int caller_error;            /* < 0: caller or queue unreadable */
+	struct mg_call call;
+	struct caller caller;
+	struct queue_info queue;
+	const struct policy_profile *profile;
+	struct policy_decision decision;
+	bool allow;                  /* what we answer */
+	int error;                   /* errno answered when !allow */
+	const char *reason;          /* set when something other than a rule decided */
+};
+
+static int notif_id_valid(int fd, uint64_t id)
+{
+	return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0 ? -errno : 0;
+}
+
+static int read_caller(int fd, const struct seccomp_notif *req, struct outcome *o)
+{
+	int r = caller_read((pid_t)req->pid, &o->caller);
+
+	if (r < 0)
+		return r;
+	r = caller_queue_lookup((pid_t)req->pid, o->call.lookup, o->call.msqid, &o->queue);
+	if (r < 0)
+		return r;
+	/* Everything above was read from a tid that may have been recycled meanwhile. */
+	return notif_id_valid(fd, req->id);
+}
+
+static void evaluate(const struct server *s, struct outcome *o)
+{
+	struct policy_request pr = {
+		.cmd = o->call.cmd,
+		.caller_euid = o->caller.euid,
+		.caller_egid = o->caller.egid,
+		.queue_known = o->queue.known,
+		.queue_key = o->queue.key,
+		.queue_uid = o->queue.uid,
+		.queue_cuid = o->queue.cuid,
+		.queue_mode = o->queue.mode,
+	};
+
+	policy_evaluate(s->policy, o->profile, &pr, &o->decision);
+	o->allow = o->decision.verdict == POLICY_ALLOW || !o->decision.enforced;
+	o->error = o->decision.error ?: EPERM;
+}
+
+static void decide(struct server *s, struct service *svc, const struct seccomp_notif *req,
+		   struct outcome *o)
+{
+	o->allow = false;
+	o->error = EPERM;
+	o->profile = policy_profile_by_name(s->policy, svc->profile);
+	if (o->profile && o->profile->error)
+		o->error = o->profile->error;
+	o->classify_error = mg_call_classify(req->data.arch, req->data.nr,
+					     (const uint64_t *)req->data.args, &o->call);
+	if (o->classify_error < 0) {
+		o->reason = "not a msgctl entry point msgguard knows";
+		return;
+	}
+	o->caller_error = read_caller(svc->fd, req, o);
+	if (o->caller_error < 0) {
+		o->reason = "caller or queue unreadable";
+		return;
+	}
+	if (!o->profile) {
+		o->reason = "profile no longer in the policy";
+		return;
+	}
+	evaluate(s, o);
+}
+
+static int respond(int fd, struct server *s, const struct seccomp_notif *req,
+		   const struct outcome *o)
+{
+	struct seccomp_notif_resp *resp = s->resp;
+
+	memset(resp, 0, s->resp_size);
+	resp->id = req->id;
+	if (o->allow) {
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	} else {
+		resp->error = -o->error; /* negative: a positive value would be a "success" */
+	}
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0)
+		return -errno;
+	return 0;
+}
+
+static const char *cmd_label(const struct mg_call *c, char *buf, size_t size)
+{
+	const char *name = mg_cmd_name(c->cmd);
+
+	if (name)
+		return name;
+	snprintf(buf, size, "UNKNOWN(%d)", c->raw_cmd);
+	return buf;
+}
+
+static void audit_call_fields(struct audit_record *r, const struct outcome *o, const char *cmd)
+{
+	audit_add(r, "MSGGUARD_CMD", "%s", cmd);
+	audit_add(r, "MSGGUARD_CMD_RAW", "0x%llx", (unsigned long long)o->call.cmd_reg);
+	audit_add(r, "MSGGUARD_MSQID", "%d", o->call.msqid);
+	audit_add(r, "MSGGUARD_SYSCALL", "%s", mg_entry_name(o->call.entry));
+	audit_add(r, "MSGGUARD_ARCH", "%s", mg_arch_name(o->call.arch));
+	if (o->call.entry == MG_ENTRY_IPC)
+		audit_add(r, "MSGGUARD_IPC_VERSION", "%u", o->call.ipc_version);
+}
+
+static void audit_caller_fields(struct audit_record *r, const struct outcome *o,
+				const struct seccomp_notif *req)
+{
+	const struct caller *c = &o->caller;
+
+	audit_add(r, "MSGGUARD_CALLER_TID", "%u", req->pid);
+	if (o->caller_error < 0 || o->classify_error < 0)
+		return;
+	audit_add(r, "OBJECT_PID", "%d", c->pid);
+	audit_add(r, "MSGGUARD_CALLER_PID", "%d", c->pid);
+	audit_add(r, "MSGGUARD_CALLER_UID", "%u", c->euid);
+	audit_add(r, "MSGGUARD_CALLER_GID", "%u", c->egid);
+	audit_add(r, "MSGGUARD_CALLER_COMM", "%s", c->comm);
+	audit_add(r, "MSGGUARD_CALLER_EXE", "%s", c->exe);
+	if (!o->queue.known)
+		return;
+	audit_add(r, "MSGGUARD_QUEUE_KEY", "0x%08x", (uint32_t)o->queue.key);
+	audit_add(r, "MSGGUARD_QUEUE_UID", "%u", o->queue.uid);
+	audit_add(r, "MSGGUARD_QUEUE_CUID", "%u", o->queue.cuid);
+	audit_add(r, "MSGGUARD_QUEUE_MODE", "0%o", o->queue.mode);
+}
+
+static const char *rule_label(const struct outcome *o)
+{
+	return o->reason ? "(error)" : policy_decision_rule_name(&o->decision);
+}
+
+static void audit_message(struct audit_record *r, const struct outcome *o, const char *cmd,
+			  const struct service *svc, bool would)
+{
+	char queue[64] = "";
+
+	if (o->queue.known)
+		snprintf(queue, sizeof(queue), " key=0x%08x", (uint32_t)o->queue.key);
+	audit_add(r, "MESSAGE", "%s%s %s msqid=%d%s by pid %d (%s) uid %u: %s%s of profile %s",
+		  would ? "would deny" : o->allow ? "allow" : "deny", would ? ", allowed" : "",
+		  cmd, o->call.msqid, queue, o->caller.pid, o->caller.comm, o->caller.euid,
+		  o->reason ? o->reason : "rule ", o->reason ? "" : rule_label(o), svc->profile);
+}
+
+static void audit_decision(struct server *s, const struct service *svc,
+			   const struct seccomp_notif *req, const struct outcome *o)
+{
+	bool deny_verdict = !o->allow || o->decision.verdict == POLICY_DENY;
+	bool would = o->allow && deny_verdict;
+	struct audit_record r;
+	char buf[32];
+	const char *cmd = o->classify_error < 0 ? "UNKNOWN" : cmd_label(&o->call, buf, sizeof(buf));
+
+	audit_record_init(&r);
+	audit_message(&r, o, cmd, svc, would);
+	audit_add(&r, "MESSAGE_ID", "%s", deny_verdict ? MG_MSGID_DENY : MG_MSGID_ALLOW);
+	audit_add(&r, "PRIORITY", "%d", deny_verdict ? LOG_WARNING : LOG_INFO);
+	audit_add(&r, "SYSLOG_IDENTIFIER", "msgguardd");
+	audit_add(&r, "MSGGUARD_EVENT", "decision");
+	audit_add(&r, "MSGGUARD_DECISION", "%s", deny_verdict ? "deny" : "allow");
+	audit_add(&r, "MSGGUARD_ENFORCED", "%s", would ? "no" : "yes");
+	audit_add(&r, "MSGGUARD_PROFILE", "%s", svc->profile);
+	audit_add(&r, "MSGGUARD_RULE", "%s", rule_label(o));
+	if (o->classify_error < 0)
+		audit_add(&r, "MSGGUARD_SYSCALL_NR", "%d", req->data.nr);
+	else
+		audit_call_fields(&r, o, cmd);
+	if (deny_verdict)
+		audit_add(&r, "MSGGUARD_ERRNO", "%s", mg_errno_name(o->error) ?: "EPERM");
+	audit_caller_fields(&r, o, req);
+	if (audit_emit(s->audit, &r) < 0)
+		log_warning("audit: cannot record a decision about pid %d", o->caller.pid);
+}
+
+static void handle_one(struct server *s, struct service *svc)
+{
+	struct seccomp_notif *req = s->req;
+	struct outcome o = {0};
+	int r;
+
+	/* The kernel rejects a RECV buffer that is not zeroed (EINVAL). */
+	memset(req, 0, s->req_size);
+	if (ioctl(svc->fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+		if (errno != ENOENT && errno != EAGAIN && errno != EINTR)
+			log_warning("receiving a notification from pid %d: %m", svc->pid);
+		return;
+	}
+	decide(s, svc, req, &o);
+	r = respond(svc->fd, s, req, &o);
+	if (r == -ENOENT) {
+		log_debug("pid %d went away before its answer (it will retry)", svc->pid);
+		return;
+	}
+	if (r < 0)
+		log_warning("answering pid %d: %s", svc->pid, strerror(-r));
+	svc->calls++;
+	s->decisions++;
+	if (!o.allow) {
+		svc->denials++;
+		s->denials++;
+	}
+	audit_decision(s, svc, req, &o);
+}
+
+void notify_unregister(struct server *s, struct service *svc, const char *why)
+{
+	struct audit_record r;
+
+	log_info("unregistered pid %d (%s): %s", svc->pid, svc->comm, why);
+	audit_record_init(&r);
+	audit_add(&r, "MESSAGE", "unregistered pid %d (%s) uid %u: %s", svc->pid, svc->comm,
+		  svc->uid, why);
+	audit_add(&r, "MESSAGE_ID", "%s", MG_MSGID_UNREGISTER);
+	audit_add(&r, "PRIORITY", "%d", LOG_INFO);
+	audit_add(&r, "SYSLOG_IDENTIFIER", "msgguardd");
+	audit_add(&r, "MSGGUARD_EVENT", "unregister");
+	audit_add(&r, "MSGGUARD_PROFILE", "%s", svc->profile);
+	if (svc->unit[0])
+		audit_add(&r, "MSGGUARD_UNIT", "%s", svc->unit);
+	audit_add(&r, "MSGGUARD_CALLER_PID", "%d", svc->pid);
+	audit_add(&r, "MSGGUARD_CALLER_UID", "%u", svc->uid);
+	audit_add(&r, "MSGGUARD_CALLER_COMM", "%s", svc->comm);
+	audit_add(&r, "MSGGUARD_CALLS", "%llu", (unsigned long long)svc->calls);
+	audit_add(&r, "MSGGUARD_DENIALS", "%llu", (unsigned long long)svc->denials);
+	if (audit_emit(s->audit, &r) < 0)
+		log_warning("audit: cannot record an unregistration");
+	server_unwatch(s, svc->fd);
+	registry_remove(&s->registry, svc);
+}
+
+void notify_readable(struct server *s, struct service *svc, uint32_t events)
+{
+	/* Pending notifications first: a HUP can arrive together with the last call. */
+	if (events & EPOLLIN)
+		handle_one(s, svc);
+	if (events & (EPOLLHUP | EPOLLERR))
+		notify_unregister(s, svc, "no more processes use the filter");
+}

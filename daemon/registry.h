@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The services the daemon serves: one seccomp listener each, with who sent it. */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "protocol.h"
+
+/* What an epoll event points at. */
+enum watch_kind {
+	WATCH_SOCKET,   /* the registration socket */
+	WATCH_SIGNAL,   /* signalfd */
+	WATCH_PENDING,  /* a connection whose registration has not arrived yet */
+	WATCH_LISTENER, /* a registered seccomp listener */
+};
+
+struct watch {
+	enum watch_kind kind;
+};
+
+struct service {
+	struct watch watch; /* first member: epoll data points here */
+	int fd;             /* the seccomp listener */
+	pid_t pid;          /* registering process (SO_PEERCRED) */
+	uid_t uid;
+	gid_t gid;
+	char comm[64];
+	char unit[256];     /* systemd unit of the registering process, "" if none */
+	char profile[MG_PROFILE_NAME_MAX];
+	uint64_t calls, denials;
+};
+
+struct registry {
+	struct service **services;
+	size_t n, allocated;
+};
+
+/* Take ownership of svc. Returns 0 or -ENOMEM. */
+int registry_add(struct registry *reg, struct service *svc);
+/* Remove and free svc (closes its listener). */
+void registry_remove(struct registry *reg, struct service *svc);
+size_t registry_count_uid(const struct registry *reg, uid_t uid);
+void registry_clear(struct registry *reg);

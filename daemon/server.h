@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The daemon's state and its single event loop. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/seccomp.h>
+
+#include "audit.h"
+#include "policy.h"
+#include "registry.h"
+
+#define PENDING_MAX 64            /* connections waiting for their registration */
+#define PENDING_MAX_PER_UID 8
+#define HANDSHAKE_TIMEOUT_MS 2000 /* a peer that sends nothing is dropped after this */
+#define DEFAULT_MAX_LISTENERS 1024
+#define DEFAULT_MAX_LISTENERS_PER_UID 64
+
+struct pending {
+	struct watch watch;
+	int fd;
+	uid_t uid;
+	uint64_t deadline_ms;
+};
+
+struct server {
+	int epoll_fd;
+	int listen_fd;
+	int signal_fd;
+	struct watch socket_watch, signal_watch;
+	char *socket_path;     /* unlinked at exit when we created it */
+	bool socket_activated;
+	struct policy *policy;
+	struct audit *audit;
+	struct registry registry;
+	struct pending *pending[PENDING_MAX];
+	unsigned max_listeners, max_listeners_per_uid;
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	size_t req_size, resp_size;
+	uint64_t decisions, denials;
+	bool quit;
+};
+
+int server_init(struct server *s, const char *socket_path);
+int server_run(struct server *s);
+void server_done(struct server *s);
+
+/* Epoll bookkeeping shared by the handlers. */
+int server_watch(struct server *s, int fd, struct watch *w);
+void server_unwatch(struct server *s, int fd);
+
+/* handshake.c: a registration connection. */
+void handshake_accept(struct server *s);
+void handshake_readable(struct server *s, struct pending *p);
+void handshake_expire(struct server *s, uint64_t now_ms);
+int handshake_next_deadline(const struct server *s, uint64_t now_ms);
+void handshake_drop_all(struct server *s);
+
+/* notify.c: a listener event. */
+void notify_readable(struct server *s, struct service *svc, uint32_t events);
+void notify_unregister(struct server *s, struct service *svc, const char *why);
+
+uint64_t now_ms(void);

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The policy evaluator: one request in, one decision out. Pure: it trusts the
+ * request as the daemon built it and reads nothing else.
+ */
+#include "policy.h"
+
+static bool set_contains(const struct policy_set *s, uint32_t v)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (v >= s->ranges[i].lo && v <= s->ranges[i].hi)
+			return true;
+	return false;
+}
+
+/*
+ * A rule without "cmd" matches everything, even cmd == -1 (the kernel runs no
+ * command) and values outside the table; a rule with "cmd" only the commands
+ * it names.
+ */
+static bool rule_cmd_matches(const struct policy_rule *r, int cmd)
+{
+	if (r->any_cmd)
+		return true;
+	return cmd >= 0 && cmd < MG_CMD_MAX && (r->cmd_mask & (1u << cmd));
+}
+
+static bool rule_caller_matches(const struct policy_rule *r, const struct policy_request *req)
+{
+	if (r->has_caller_uid && !set_contains(&r->caller_uid, req->caller_euid))
+		return false;
+	if (r->has_caller_gid && !set_contains(&r->caller_gid, req->caller_egid))
+		return false;
+	return true;
+}
+
+static bool owner_matches(const struct policy_rule *r, const struct policy_request *req)
+{
+	switch (r->queue_owner) {
+	case POLICY_OWNER_ANY:
+		return true;
+	case POLICY_OWNER_CALLER:
+		return req->queue_uid == req->caller_euid || req->queue_cuid == req->caller_euid;
+	case POLICY_OWNER_LIST:
+		return set_contains(&r->owner_ids, req->queue_uid) ||
+		       set_contains(&r->owner_ids, req->queue_cuid);
+	}
+	return false;
+}
+
+/* Keys about the queue never match a queue that does not exist or was not read. */
+static bool rule_queue_matches(const struct policy_rule *r, const struct policy_request *req)
+{
+	if (!r->has_queue_key && r->queue_owner == POLICY_OWNER_ANY)
+		return true;
+	if (!req->queue_known)
+		return false;
+	if (r->has_queue_key && !set_contains(&r->queue_key, (uint32_t)req->queue_key))
+		return false;
+	return owner_matches(r, req);
+}
+
+static bool rule_matches(const struct policy_rule *r, const struct policy_request *req)
+{
+	return rule_cmd_matches(r, req->cmd) && rule_caller_matches(r, req) &&
+	       rule_queue_matches(r, req);
+}
+
+/*
+ * First matching rule of the profile, else its default. A rule's errno beats
+ * the profile's. A permissive profile keeps the verdict (the audit records
+ * what enforcing would do) but marks it not enforced.
+ */
+void policy_evaluate(const struct policy *p, const struct policy_profile *profile,
+		     const struct policy_request *req, struct policy_decision *ret)
+{
+	const struct policy_rule *rule = NULL;
+
+	for (size_t i = 0; i < profile->n_rules; i++)
+		if (rule_matches(&p->rules[profile->rules[i]], req)) {
+			rule = &p->rules[profile->rules[i]];
+			break;
+		}
+
+	*ret = (struct policy_decision){
+		.verdict = rule ? rule->action : profile->default_action,
+		.enforced = profile->mode == POLICY_ENFORCE,
+		.rule = rule,
+	};
+	if (ret->verdict == POLICY_DENY)
+		ret->error = rule && rule->error ? rule->error : profile->error;
+}
+
+const char *policy_decision_rule_name(const struct policy_decision *d)
+{
+	return d->rule ? d->rule->name : "(default)";
+}

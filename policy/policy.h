@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The policy: parsed from an INI file (inih) and evaluated against a request.
+ * Pure code: no logging, no syscalls except reading the policy file and name
+ * lookups (getpwnam/getgrnam) while parsing. Shared by msgguardd, msgguardctl
+ * and the tests.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "msgctl.h"
+
+#define POLICY_LINE_MAX 512      /* longer physical lines are rejected */
+#define POLICY_NAME_MAX 63       /* profile and rule names */
+
+enum policy_verdict {
+	POLICY_ALLOW,
+	POLICY_DENY,
+	_POLICY_VERDICT_MAX,
+};
+
+enum policy_mode {
+	POLICY_ENFORCE,
+	POLICY_PERMISSIVE,
+	_POLICY_MODE_MAX,
+};
+
+enum policy_owner {
+	POLICY_OWNER_ANY,    /* key absent */
+	POLICY_OWNER_CALLER, /* queue uid or cuid == caller euid */
+	POLICY_OWNER_LIST,   /* queue uid or cuid in owner_ids */
+};
+
+/* A set of 32-bit values: single values and inclusive ranges. */
+struct policy_range {
+	uint32_t lo, hi;
+};
+struct policy_set {
+	struct policy_range *ranges;
+	size_t n;
+};
+
+struct policy_rule {
+	char *name;
+	char *file;
+	unsigned line;            /* line of the [rule "..."] header */
+	size_t profile;           /* index into policy.profiles */
+	bool any_cmd;             /* no cmd key: matches every command, unknown ones too */
+	uint32_t cmd_mask;        /* bit n: command n (n < MG_CMD_MAX) */
+	bool has_caller_uid, has_caller_gid, has_queue_key;
+	struct policy_set caller_uid;  /* effective uid */
+	struct policy_set caller_gid;  /* effective gid */
+	struct policy_set queue_key;
+	enum policy_owner queue_owner;
+	struct policy_set owner_ids;   /* POLICY_OWNER_LIST */
+	enum policy_verdict action;
+	int error;                /* errno for deny; 0 = the profile's */
+};
+
+struct policy_profile {
+	char *name;
+	char *file;
+	unsigned line;
+	enum policy_verdict default_action;
+	int error;                /* errno of a denied call, default EPERM */
+	enum policy_mode mode;
+	char **units;             /* NULL-terminated; may be empty */
+	size_t *rules;            /* indices into policy.rules, in file order */
+	size_t n_rules;
+};
+
+struct policy_daemon {
+	char *socket;             /* NULL = built-in default */
+	char *audit;              /* NULL = built-in default */
+	unsigned max_listeners;          /* 0 = built-in default */
+	unsigned max_listeners_per_uid;  /* 0 = built-in default */
+};
+
+struct policy {
+	char *path;
+	struct policy_daemon daemon;
+	struct policy_profile *profiles;
+	size_t n_profiles;
+	struct policy_rule *rules;
+	size_t n_rules;
+};
+
+/* Every error found while loading, each "FILE:LINE: message". */
+struct policy_errors {
+	char **lines;
+	size_t n;
+};
+
+enum {
+	POLICY_PARSE_SKIP_OWNER_CHECK = 1 << 0, /* for tests of files not owned by root */
+};
+
+/*
+ * Parse and validate a policy file. On success returns 0 and sets *ret. On
+ * failure returns a negative errno (-EINVAL for a bad policy), appends every
+ * error found to errs (if not NULL) and leaves *ret untouched: nothing is
+ * half-applied.
+ */
+int policy_parse_file(const char *path, unsigned flags, struct policy **ret,
+		      struct policy_errors *errs);
+void policy_free(struct policy *p);
+void policy_errors_clear(struct policy_errors *errs);
+
+/* Lookups; NULL when absent. */
+const struct policy_profile *policy_profile_by_name(const struct policy *p, const char *name);
+const struct policy_profile *policy_profile_by_unit(const struct policy *p, const char *unit);
+
+/* What the evaluator knows about one call. */
+struct policy_request {
+	int cmd;              /* mg_call.cmd: -1 = the kernel executes no command */
+	uid_t caller_euid;
+	gid_t caller_egid;
+	bool queue_known;     /* the queue exists and was read */
+	int32_t queue_key;
+	uid_t queue_uid, queue_cuid;
+	uint32_t queue_mode;
+};
+
+struct policy_decision {
+	enum policy_verdict verdict;  /* what the policy says */
+	bool enforced;                /* false: permissive profile, deny recorded not applied */
+	int error;                    /* errno to return when verdict is deny */
+	const struct policy_rule *rule; /* NULL = the profile's default decided */
+};
+
+/*
+ * First rule of the profile whose keys all match decides, else the profile
+ * default. A rule key that needs the queue never matches an unknown queue.
+ */
+void policy_evaluate(const struct policy *p, const struct policy_profile *profile,
+		     const struct policy_request *req, struct policy_decision *ret);
+
+/* "name" of the deciding rule, or "(default)". */
+const char *policy_decision_rule_name(const struct policy_decision *d);

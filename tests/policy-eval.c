@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tests/policy-eval CASEFILE...: run case tables through the policy evaluator
+ * and print one TAP stream (plan at the end).
+ *
+ * A case file: blank lines and '#' comments are ignored;
+ *   policy: PATH        the policy for the rows below (relative to the case
+ *                       file's directory; the owner check is skipped)
+ *   REQUEST -> EXPECTED one test per row
+ * REQUEST: profile=NAME cmd=NAME|NUMBER|-1 uid=N gid=N, plus key=K quid=N
+ * qcuid=N [qmode=0600] when the queue is known (absent: unknown queue).
+ * EXPECTED: allow|deny [ERRNO (deny only)] rule=NAME|(default) [enforced=yes|no]
+ * (enforced defaults to yes).
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "util.h"
+
+#define ROW_MAX 1024
+
+struct expect {
+	enum policy_verdict verdict;
+	int error;
+	char rule[POLICY_NAME_MAX + 1];
+	bool enforced;
+};
+
+struct run {
+	unsigned n;         /* tests so far */
+	unsigned failed;
+	const char *file;   /* case file, for the test names */
+	unsigned line;
+	struct policy *policy;
+	bool policy_bad;    /* the last "policy:" did not load: its rows fail */
+};
+
+static int parse_num(const char *s, long long min, long long max, long long *ret)
+{
+	char *end;
+	long long v;
+
+	if (*s == '\0')
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int parse_cmd(const char *s, int *ret)
+{
+	long long v;
+	int cmd = mg_cmd_from_name(s);
+
+	if (cmd >= 0) {
+		*ret = cmd;
+		return 0;
+	}
+	if (parse_num(s, -1, INT32_MAX, &v) < 0)
+		return -EINVAL;
+	*ret = (int)v;
+	return 0;
+}
+
+/* One "name=value" of a request; *seen collects which queue fields were given. */
+static int request_field(const char *name, const char *value, struct policy_request *req,
+			 unsigned *seen)
+{
+	long long v;
+
+	if (strcmp(name, "cmd") == 0)
+		return parse_cmd(value, &req->cmd);
+	if (parse_num(value, 0, UINT32_MAX, &v) < 0)
+		return -EINVAL;
+	if (strcmp(name, "uid") == 0)
+		req->caller_euid = (uid_t)v;
+	else if (strcmp(name, "gid") == 0)
+		req->caller_egid = (gid_t)v;
+	else if (strcmp(name, "key") == 0)
+		req->queue_key = (int32_t)(uint32_t)v, *seen |= 1;
+	else if (strcmp(name, "quid") == 0)
+		req->queue_uid = (uid_t)v, *seen |= 2;
+	else if (strcmp(name, "qcuid") == 0)
+		req->queue_cuid = (uid_t)v, *seen |= 4;
+	else if (strcmp(name, "qmode") == 0)
+		req->queue_mode = (uint32_t)v;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "profile=... cmd=... uid=... gid=... [key=... quid=... qcuid=... qmode=...]" */
+static int parse_request(char *s, const char **ret_profile, struct policy_request *req)
+{
+	unsigned seen = 0;
+	char *save = NULL;
+
+	*req = (struct policy_request){ .cmd = -2 };
+	*ret_profile = NULL;
+	for (char *t = strtok_r(s, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		char *eq = strchr(t, '=');
+
+		if (!eq)
+			return -EINVAL;
+		*eq = '\0';
+		if (strcmp(t, "profile") == 0)
+			*ret_profile = eq + 1;
+		else if (request_field(t, eq + 1, req, &seen) < 0)
+			return -EINVAL;
+	}
+	if (!*ret_profile || req->cmd == -2 || (seen != 0 && seen != 7))
+		return -EINVAL;
+	req->queue_known = seen == 7;
+	return 0;
+}
+
+/* "allow|deny [ERRNO] rule=NAME [enforced=yes|no]" */
+static int parse_expect(char *s, struct expect *e)
+{
+	char *save = NULL, *t = strtok_r(s, " \t", &save);
+
+	*e = (struct expect){ .enforced = true };
+	if (!t || (strcmp(t, "allow") != 0 && strcmp(t, "deny") != 0))
+		return -EINVAL;
+	e->verdict = strcmp(t, "allow") == 0 ? POLICY_ALLOW : POLICY_DENY;
+	while ((t = strtok_r(NULL, " \t", &save))) {
+		if (strncmp(t, "rule=", 5) == 0 && strlen(t + 5) <= POLICY_NAME_MAX)
+			strcpy(e->rule, t + 5);
+		else if (strcmp(t, "enforced=yes") == 0 || strcmp(t, "enforced=no") == 0)
+			e->enforced = strcmp(t, "enforced=yes") == 0;
+		else if (e->verdict == POLICY_DENY && e->error == 0 && mg_errno_from_name(t) > 0)
+			e->error = mg_errno_from_name(t);
+		else
+			return -EINVAL;
+	}
+	/* A deny without its errno, or a row without rule=, would test nothing. */
+	if (e->rule[0] == '\0' || (e->verdict == POLICY_DENY) != (e->error != 0))
+		return -EINVAL;
+	return 0;
+}
+
+static void format_decision(char *buf, size_t size, enum policy_verdict v, int error,
+			    const char *rule, bool enforced)
+{
+	snprintf(buf, size, "%s%s%s rule=%s enforced=%s", v == POLICY_ALLOW ? "allow" : "deny",
+		 v == POLICY_DENY ? " " : "", v == POLICY_DENY ? mg_errno_name(error) : "", rule,
+		 enforced ? "yes" : "no");
+}
+
+__attribute__((format(printf, 3, 4))) static void result(struct run *run, bool ok,
+							  const char *fmt, ...)
+{
+	va_list ap;
+
+	run->n++;
+	if (!ok)
+		run->failed++;
+	printf("%sok %u - %s line %u: ", ok ? "" : "not ", run->n, run->file, run->line);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* Evaluates one row; returns false with *ret_why set for a row that cannot run. */
+static bool eval_row(struct run *run, char *row, struct expect *e, struct policy_decision *d,
+		     const char **ret_why)
+{
+	char *arrow = strstr(row, "->");
+	const struct policy_profile *profile;
+	const char *profile_name;
+	struct policy_request req;
+
+	*ret_why = "malformed row";
+	if (!arrow)
+		return false;
+	*arrow = '\0';
+	if (parse_request(row, &profile_name, &req) < 0 || parse_expect(arrow + 2, e) < 0)
+		return false;
+	*ret_why = "no policy loaded";
+	if (!run->policy)
+		return false;
+	*ret_why = "no such profile";
+	profile = policy_profile_by_name(run->policy, profile_name);
+	if (!profile)
+		return false;
+	policy_evaluate(run->policy, profile, &req, d);
+	return true;
+}
+
+static void run_row(struct run *run, char *row)
+{
+	char want[256], got[256], text[ROW_MAX];
+	struct policy_decision d;
+	struct expect e;
+	const char *why;
+
+	snprintf(text, sizeof(text), "%s", row);
+	if (!eval_row(run, row, &e, &d, &why)) {
+		result(run, false, "%s: %s", why, text);
+		return;
+	}
+	format_decision(want, sizeof(want), e.verdict, e.error, e.rule, e.enforced);
+	format_decision(got, sizeof(got), d.verdict, d.error, policy_decision_rule_name(&d),
+			d.enforced);
+	if (strcmp(want, got) == 0)
+		result(run, true, "%s", text);
+	else
+		result(run, false, "%s: expected %s, got %s", text, want, got);
+}
+
+/* "policy: PATH", relative to the case file's directory. */
+static void load_policy(struct run *run, const char *dir, const char *rel)
+{
+	struct policy_errors errs = { 0 };
+	char path[4096];
+	int r;
+
+	policy_free(run->policy);
+	run->policy = NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	r = policy_parse_file(path, POLICY_PARSE_SKIP_OWNER_CHECK, &run->policy, &errs);
+	if (r < 0) {
+		result(run, false, "policy %s does not load: %s", rel, strerror(-r));
+		for (size_t i = 0; i < errs.n; i++)
+			printf("# %s\n", errs.lines[i]);
+	}
+	policy_errors_clear(&errs);
+}
+
+static void run_line(struct run *run, const char *dir, char *line)
+{
+	line[strcspn(line, "\n")] = '\0';
+	line += strspn(line, " \t");
+	if (line[0] == '\0' || line[0] == '#')
+		return;
+	if (strncmp(line, "policy:", 7) == 0)
+		load_policy(run, dir, line + 7 + strspn(line + 7, " \t"));
+	else
+		run_row(run, line);
+}
+
+static void run_file(struct run *run, const char *path)
+{
+	_cleanup_free_ char *dir_copy = strdup(path), *base_copy = strdup(path);
+	char line[ROW_MAX];
+	const char *dir;
+	FILE *f;
+
+	if (!dir_copy || !base_copy)
+		abort();
+	dir = dirname(dir_copy);
+	run->file = basename(base_copy);
+	run->line = 0;
+	f = fopen(path, "re");
+	if (!f) {
+		result(run, false, "cannot open %s: %s", path, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		run->line++;
+		run_line(run, dir, line);
+	}
+	fclose(f);
+	policy_free(run->policy);
+	run->policy = NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct run run = { 0 };
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: policy-eval CASEFILE...\n");
+		return 2;
+	}
+	for (int i = 1; i < argc; i++)
+		run_file(&run, argv[i]);
+	printf("1..%u\n", run.n);
+	return run.failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
