@@ -13,7 +13,7 @@
 #include "policy.h"
 #include "util.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE     2
 #define DEFAULT_POLICY SYSCONFDIR "/msgguard/policy.ini"
 
 struct verb {
@@ -48,7 +48,7 @@ static void print_errors(const struct policy_errors *errs)
  */
 static int verb_check(int argc, char **argv)
 {
-	struct policy_errors errs = { 0 };
+	struct policy_errors errs = {0};
 	struct policy *p = NULL;
 	const char *path = DEFAULT_POLICY;
 	unsigned flags = 0;
@@ -79,8 +79,8 @@ static int verb_check(int argc, char **argv)
 }
 
 static const struct verb verbs[] = {
-	{ "check", "[--no-owner-check] [FILE]",
-	  "Validate a policy file (default " DEFAULT_POLICY ")", verb_check },
+    {"check", "[--no-owner-check] [FILE]", "Validate a policy file (default " DEFAULT_POLICY ")",
+     verb_check},
 };
 
 static int help(void)

@@ -83,9 +83,9 @@ void policy_evaluate(const struct policy *p, const struct policy_profile *profil
 		}
 
 	*ret = (struct policy_decision){
-		.verdict = rule ? rule->action : profile->default_action,
-		.enforced = profile->mode == POLICY_ENFORCE,
-		.rule = rule,
+	    .verdict = rule ? rule->action : profile->default_action,
+	    .enforced = profile->mode == POLICY_ENFORCE,
+	    .rule = rule,
 	};
 	if (ret->verdict == POLICY_DENY)
 		ret->error = rule && rule->error ? rule->error : profile->error;

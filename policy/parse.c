@@ -31,14 +31,14 @@
 #include "policy.h"
 #include "util.h"
 
-#define KEY_NAME_MAX 32    /* longer key names are not ours: reject early */
-#define KEY_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
-#define LABEL_MAX (POLICY_NAME_MAX + 16)
+#define KEY_NAME_MAX  32 /* longer key names are not ours: reject early */
+#define KEY_CHARS     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+#define LABEL_MAX     (POLICY_NAME_MAX + 16)
 #define LISTENERS_MAX 65536
 #define UNIT_NAME_MAX 255
 
 enum section_kind {
-	SECTION_NONE,    /* before the first header */
+	SECTION_NONE, /* before the first header */
 	SECTION_DAEMON,
 	SECTION_PROFILE,
 	SECTION_RULE,
@@ -72,25 +72,25 @@ struct parser {
 	FILE *f;
 	struct policy_errors *errs;
 	size_t n_errors;
-	int error;        /* -ENOMEM or -EIO: stop and return it */
-	struct policy *p; /* being built */
+	int error;		    /* -ENOMEM or -EIO: stop and return it */
+	struct policy *p;	    /* being built */
 	struct rule_ref *rule_refs; /* parallel to p->rules */
 	size_t n_refs;
-	unsigned *units_lines;      /* parallel to p->profiles: line of "units =" */
-	unsigned daemon_line;       /* header of [daemon], 0 = none yet */
+	unsigned *units_lines; /* parallel to p->profiles: line of "units =" */
+	unsigned daemon_line;  /* header of [daemon], 0 = none yet */
 
 	/* The physical line last read. */
 	unsigned line;
 	char buf[POLICY_LINE_MAX + 2];
-	size_t len;        /* bytes kept in buf */
-	size_t total;      /* bytes on the line: more than len when too long */
-	char *start;       /* the line after a byte order mark */
+	size_t len;	   /* bytes kept in buf */
+	size_t total;	   /* bytes on the line: more than len when too long */
+	char *start;	   /* the line after a byte order mark */
 	const char *value; /* a value too long for inih's buffer, see hand_key_line() */
 	unsigned handed;   /* line last given to inih, 0 once its handler ran */
 
 	/* The current section. */
 	enum section_kind section;
-	char label[LABEL_MAX];      /* [rule "NAME"], for messages */
+	char label[LABEL_MAX]; /* [rule "NAME"], for messages */
 	unsigned section_line;
 	unsigned key_line[KEYS_MAX]; /* line of each key seen, 0 = absent */
 };
@@ -118,7 +118,7 @@ static int errors_append(struct policy_errors *errs, char *line)
 
 /* Records "FILE:LINE: message" (line 0: "FILE: message"). Returns -EINVAL. */
 __attribute__((format(printf, 3, 4))) static int parser_error(struct parser *ps, unsigned line,
-							       const char *fmt, ...)
+							      const char *fmt, ...)
 {
 	char msg[POLICY_LINE_MAX + 256];
 	char *s;
@@ -143,7 +143,7 @@ __attribute__((format(printf, 3, 4))) static int parser_error(struct parser *ps,
 
 /* "invalid 'KEY' in [SECTION]: detail" on the current line. */
 __attribute__((format(printf, 3, 4))) static int value_error(struct parser *ps, const char *key,
-							      const char *fmt, ...)
+							     const char *fmt, ...)
 {
 	char detail[POLICY_LINE_MAX + 128];
 	va_list ap;
@@ -220,7 +220,8 @@ static bool unit_name_valid(const char *s)
 	const char *dot = strrchr(s, '.');
 
 	return n <= UNIT_NAME_MAX && dot && dot > s && dot[1] &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.@\\-") == n;
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.@\\-") ==
+		   n;
 }
 
 /* Strict: digits only (or 0x and hex digits), no sign, no spaces, <= 0xffffffff. */
@@ -284,7 +285,7 @@ static int set_add(struct policy_set *s, uint32_t lo, uint32_t hi)
 
 	if (!r)
 		return -ENOMEM;
-	r[s->n++] = (struct policy_range){ .lo = lo, .hi = hi };
+	r[s->n++] = (struct policy_range){.lo = lo, .hi = hi};
 	s->ranges = r;
 	return 0;
 }
@@ -437,8 +438,8 @@ static int daemon_audit(struct parser *ps, const char *key, const char *value)
 
 	if (strcmp(value, "journal") != 0 && strcmp(value, "stderr") != 0 &&
 	    !(jsonl && value[6] == '/' && !strpbrk(value, " \t")))
-		return value_error(ps, key, "'%s': expected journal, stderr or jsonl:/ABSOLUTE/PATH",
-				   value);
+		return value_error(ps, key,
+				   "'%s': expected journal, stderr or jsonl:/ABSOLUTE/PATH", value);
 	ps->p->daemon.audit = strdup(value);
 	return ps->p->daemon.audit ? 0 : -ENOMEM;
 }
@@ -465,10 +466,10 @@ static int daemon_max_per_uid(struct parser *ps, const char *key, const char *va
 }
 
 static const struct key_def daemon_keys[_DAEMON_KEY_MAX] = {
-	[DAEMON_SOCKET] = { "socket", daemon_socket },
-	[DAEMON_AUDIT] = { "audit", daemon_audit },
-	[DAEMON_MAX_LISTENERS] = { "max_listeners", daemon_max_listeners },
-	[DAEMON_MAX_PER_UID] = { "max_listeners_per_uid", daemon_max_per_uid },
+    [DAEMON_SOCKET] = {"socket", daemon_socket},
+    [DAEMON_AUDIT] = {"audit", daemon_audit},
+    [DAEMON_MAX_LISTENERS] = {"max_listeners", daemon_max_listeners},
+    [DAEMON_MAX_PER_UID] = {"max_listeners_per_uid", daemon_max_per_uid},
 };
 
 /* ---- [profile "NAME"] -------------------------------------------------------- */
@@ -520,10 +521,10 @@ static int profile_units(struct parser *ps, const char *key, const char *value)
 }
 
 static const struct key_def profile_keys[_PROFILE_KEY_MAX] = {
-	[PROFILE_DEFAULT] = { "default", profile_default },
-	[PROFILE_ERRNO] = { "errno", profile_errno },
-	[PROFILE_MODE] = { "mode", profile_mode },
-	[PROFILE_UNITS] = { "units", profile_units },
+    [PROFILE_DEFAULT] = {"default", profile_default},
+    [PROFILE_ERRNO] = {"errno", profile_errno},
+    [PROFILE_MODE] = {"mode", profile_mode},
+    [PROFILE_UNITS] = {"units", profile_units},
 };
 
 /* ---- [rule "NAME"] -------------------------------------------------------------- */
@@ -554,7 +555,7 @@ static int rule_cmd(struct parser *ps, const char *key, const char *value)
 static int rule_ids(struct parser *ps, const char *key, const char *value, struct policy_set *set,
 		    bool group)
 {
-	struct id_list l = { .set = set, .group = group };
+	struct id_list l = {.set = set, .group = group};
 
 	return list_foreach(ps, key, value, id_token, &l);
 }
@@ -580,7 +581,7 @@ static int rule_queue_key(struct parser *ps, const char *key, const char *value)
 static int rule_queue_owner(struct parser *ps, const char *key, const char *value)
 {
 	struct policy_rule *r = cur_rule(ps);
-	struct id_list l = { .set = &r->owner_ids, .owner = true };
+	struct id_list l = {.set = &r->owner_ids, .owner = true};
 
 	if (strcmp(value, "caller") == 0) {
 		r->queue_owner = POLICY_OWNER_CALLER;
@@ -603,14 +604,14 @@ static int rule_errno(struct parser *ps, const char *key, const char *value)
 }
 
 static const struct key_def rule_keys[_RULE_KEY_MAX] = {
-	[RULE_PROFILE] = { "profile", rule_profile },
-	[RULE_CMD] = { "cmd", rule_cmd },
-	[RULE_CALLER_UID] = { "caller_uid", rule_caller_uid },
-	[RULE_CALLER_GID] = { "caller_gid", rule_caller_gid },
-	[RULE_QUEUE_KEY] = { "queue_key", rule_queue_key },
-	[RULE_QUEUE_OWNER] = { "queue_owner", rule_queue_owner },
-	[RULE_ACTION] = { "action", rule_action },
-	[RULE_ERRNO] = { "errno", rule_errno },
+    [RULE_PROFILE] = {"profile", rule_profile},
+    [RULE_CMD] = {"cmd", rule_cmd},
+    [RULE_CALLER_UID] = {"caller_uid", rule_caller_uid},
+    [RULE_CALLER_GID] = {"caller_gid", rule_caller_gid},
+    [RULE_QUEUE_KEY] = {"queue_key", rule_queue_key},
+    [RULE_QUEUE_OWNER] = {"queue_owner", rule_queue_owner},
+    [RULE_ACTION] = {"action", rule_action},
+    [RULE_ERRNO] = {"errno", rule_errno},
 };
 
 /* ---- keys (the inih handler) ---------------------------------------------------- */
@@ -685,7 +686,8 @@ static void section_end(struct parser *ps)
 
 	if (ps->section == SECTION_RULE) {
 		if (!kl[RULE_PROFILE])
-			parser_error(ps, ps->section_line, "missing key 'profile' in %s", ps->label);
+			parser_error(ps, ps->section_line, "missing key 'profile' in %s",
+				     ps->label);
 		if (!kl[RULE_ACTION])
 			parser_error(ps, ps->section_line, "missing key 'action' in %s", ps->label);
 		else if (kl[RULE_ERRNO] && cur_rule(ps)->action != POLICY_DENY)
@@ -718,10 +720,10 @@ static int profile_new(struct parser *ps, const char *name)
 	lines[p->n_profiles] = 0;
 	pr = &p->profiles[p->n_profiles++];
 	*pr = (struct policy_profile){
-		.default_action = POLICY_DENY,
-		.error = EPERM,
-		.mode = POLICY_ENFORCE,
-		.line = ps->line,
+	    .default_action = POLICY_DENY,
+	    .error = EPERM,
+	    .mode = POLICY_ENFORCE,
+	    .line = ps->line,
 	};
 	pr->name = strdup(name);
 	pr->file = strdup(ps->path);
@@ -743,9 +745,9 @@ static int rule_new(struct parser *ps, const char *name)
 	if (!refs)
 		return -ENOMEM;
 	ps->rule_refs = refs;
-	refs[ps->n_refs++] = (struct rule_ref){ 0 };
+	refs[ps->n_refs++] = (struct rule_ref){0};
 	r = &p->rules[p->n_rules++];
-	*r = (struct policy_rule){ .any_cmd = true, .line = ps->line, .action = POLICY_DENY };
+	*r = (struct policy_rule){.any_cmd = true, .line = ps->line, .action = POLICY_DENY};
 	r->name = strdup(name);
 	r->file = strdup(ps->path);
 	return r->name && r->file ? 0 : -ENOMEM;
@@ -796,13 +798,14 @@ static int header_parse(struct parser *ps, char *inner, enum section_kind *ret_k
 				    quoted ? " " : "", quoted ? quoted : "");
 	n = quoted ? strlen(quoted) : 0;
 	if (n < 2 || quoted[0] != '"' || quoted[n - 1] != '"')
-		return parser_error(ps, ps->line, "malformed section header: expected [%s \"NAME\"]",
-				    inner);
+		return parser_error(ps, ps->line,
+				    "malformed section header: expected [%s \"NAME\"]", inner);
 	quoted[n - 1] = '\0';
 	if (!name_valid(quoted + 1))
-		return parser_error(ps, ps->line,
-				    "invalid %s name '%s': use 1 to %d characters of A-Z a-z 0-9 _ . @ -",
-				    inner, quoted + 1, POLICY_NAME_MAX);
+		return parser_error(
+		    ps, ps->line,
+		    "invalid %s name '%s': use 1 to %d characters of A-Z a-z 0-9 _ . @ -", inner,
+		    quoted + 1, POLICY_NAME_MAX);
 	*ret_name = quoted + 1;
 	return 0;
 }
@@ -810,8 +813,8 @@ static int header_parse(struct parser *ps, char *inner, enum section_kind *ret_k
 static int section_open(struct parser *ps, enum section_kind kind, const char *name)
 {
 	static const char *const kinds[_SECTION_KIND_MAX] = {
-		[SECTION_PROFILE] = "profile",
-		[SECTION_RULE] = "rule",
+	    [SECTION_PROFILE] = "profile",
+	    [SECTION_RULE] = "rule",
 	};
 	unsigned first = section_seen(ps, kind, name);
 
@@ -916,7 +919,7 @@ static bool line_check(struct parser *ps)
 	char *s = ps->buf, *t;
 
 	if (ps->total > POLICY_LINE_MAX) {
-		parser_error(ps, ps->line, "line too long (%zu characters, at most %d)", ps->total,
+		parser_error(ps, ps->line, "line too long (%zu bytes, at most %d)", ps->total,
 			     POLICY_LINE_MAX);
 		return false;
 	}
@@ -1000,6 +1003,8 @@ static char *reader_next(char *str, int num, void *stream)
 	ps->value = NULL;
 	while (ps->error == 0) {
 		r = read_physical_line(ps);
+		if (r < 0)
+			parser_error(ps, 0, "read error after line %u: %s", ps->line, strerror(-r));
 		if (r <= 0) {
 			ps->error = r;
 			return NULL;
@@ -1038,9 +1043,10 @@ static int parser_open(struct parser *ps, unsigned flags)
 			parser_error(ps, 0, "policy file must be owned by root (owner uid %u)",
 				     (unsigned)st.st_uid);
 		if (st.st_mode & (S_IWGRP | S_IWOTH))
-			parser_error(ps, 0,
-				     "policy file must not be writable by group or others (mode %04o)",
-				     (unsigned)(st.st_mode & 07777));
+			parser_error(
+			    ps, 0,
+			    "policy file must not be writable by group or others (mode %04o)",
+			    (unsigned)(st.st_mode & 07777));
 		if (ps->n_errors > 0)
 			return -EINVAL;
 	}
@@ -1139,7 +1145,7 @@ static void parser_done(struct parser *ps)
 int policy_parse_file(const char *path, unsigned flags, struct policy **ret,
 		      struct policy_errors *errs)
 {
-	struct parser ps = { .path = path, .errs = errs };
+	struct parser ps = {.path = path, .errs = errs};
 	int r;
 
 	ps.p = calloc(1, sizeof(*ps.p));

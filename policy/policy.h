@@ -89,7 +89,11 @@ struct policy {
 	size_t n_rules;
 };
 
-/* Every error found while loading, each "FILE:LINE: message". */
+/*
+ * Every error found while loading, each "FILE:LINE: message", or "FILE: message"
+ * for the file as a whole (cannot be opened, not a regular file, insecure owner
+ * or mode, no profile).
+ */
 struct policy_errors {
 	char **lines;
 	size_t n;
@@ -101,9 +105,9 @@ enum {
 
 /*
  * Parse and validate a policy file. On success returns 0 and sets *ret. On
- * failure returns a negative errno (-EINVAL for a bad policy), appends every
- * error found to errs (if not NULL) and leaves *ret untouched: nothing is
- * half-applied.
+ * failure returns a negative errno (-EINVAL for a bad policy or an insecure
+ * file; open(2)'s errno, -EIO or -ENOMEM otherwise), appends every error found
+ * to errs (if not NULL) and leaves *ret untouched: nothing is half-applied.
  */
 int policy_parse_file(const char *path, unsigned flags, struct policy **ret,
 		      struct policy_errors *errs);

@@ -4,10 +4,11 @@
  * and print one TAP stream (plan at the end).
  *
  * A case file: blank lines and '#' comments are ignored;
- *   policy: PATH        the policy for the rows below (relative to the case
- *                       file's directory; the owner check is skipped)
+ *   policy: PATH        the policy for the rows below (a relative PATH is
+ *                       from the case file's directory; no owner check)
  *   REQUEST -> EXPECTED one test per row
- * REQUEST: profile=NAME cmd=NAME|NUMBER|-1 uid=N gid=N, plus key=K quid=N
+ * REQUEST: profile=NAME (or unit=UNIT: the profile listing it) cmd=NAME|NUMBER|-1
+ * uid=N gid=N, plus key=K quid=N
  * qcuid=N [qmode=0600] when the queue is known (absent: unknown queue).
  * EXPECTED: allow|deny [ERRNO (deny only)] rule=NAME|(default) [enforced=yes|no]
  * (enforced defaults to yes).
@@ -31,13 +32,19 @@ struct expect {
 	bool enforced;
 };
 
+/* How a row picks its profile. */
+struct selector {
+	const char *profile;
+	const char *unit;
+};
+
 struct run {
-	unsigned n;         /* tests so far */
+	unsigned n; /* tests so far */
 	unsigned failed;
-	const char *file;   /* case file, for the test names */
+	const char *file; /* case file, for the test names */
 	unsigned line;
 	struct policy *policy;
-	bool policy_bad;    /* the last "policy:" did not load: its rows fail */
+	bool policy_bad; /* the last "policy:" did not load: its rows fail */
 };
 
 static int parse_num(const char *s, long long min, long long max, long long *ret)
@@ -97,14 +104,14 @@ static int request_field(const char *name, const char *value, struct policy_requ
 	return 0;
 }
 
-/* "profile=... cmd=... uid=... gid=... [key=... quid=... qcuid=... qmode=...]" */
-static int parse_request(char *s, const char **ret_profile, struct policy_request *req)
+/* "profile=...|unit=... cmd=... uid=... gid=... [key=... quid=... qcuid=... qmode=...]" */
+static int parse_request(char *s, struct selector *ret_sel, struct policy_request *req)
 {
 	unsigned seen = 0;
 	char *save = NULL;
 
-	*req = (struct policy_request){ .cmd = -2 };
-	*ret_profile = NULL;
+	*req = (struct policy_request){.cmd = -2};
+	*ret_sel = (struct selector){0};
 	for (char *t = strtok_r(s, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
 		char *eq = strchr(t, '=');
 
@@ -112,11 +119,13 @@ static int parse_request(char *s, const char **ret_profile, struct policy_reques
 			return -EINVAL;
 		*eq = '\0';
 		if (strcmp(t, "profile") == 0)
-			*ret_profile = eq + 1;
+			ret_sel->profile = eq + 1;
+		else if (strcmp(t, "unit") == 0)
+			ret_sel->unit = eq + 1;
 		else if (request_field(t, eq + 1, req, &seen) < 0)
 			return -EINVAL;
 	}
-	if (!*ret_profile || req->cmd == -2 || (seen != 0 && seen != 7))
+	if (!ret_sel->profile == !ret_sel->unit || req->cmd == -2 || (seen != 0 && seen != 7))
 		return -EINVAL;
 	req->queue_known = seen == 7;
 	return 0;
@@ -127,7 +136,7 @@ static int parse_expect(char *s, struct expect *e)
 {
 	char *save = NULL, *t = strtok_r(s, " \t", &save);
 
-	*e = (struct expect){ .enforced = true };
+	*e = (struct expect){.enforced = true};
 	if (!t || (strcmp(t, "allow") != 0 && strcmp(t, "deny") != 0))
 		return -EINVAL;
 	e->verdict = strcmp(t, "allow") == 0 ? POLICY_ALLOW : POLICY_DENY;
@@ -155,8 +164,8 @@ static void format_decision(char *buf, size_t size, enum policy_verdict v, int e
 		 enforced ? "yes" : "no");
 }
 
-__attribute__((format(printf, 3, 4))) static void result(struct run *run, bool ok,
-							  const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void result(struct run *run, bool ok, const char *fmt,
+							 ...)
 {
 	va_list ap;
 
@@ -176,20 +185,21 @@ static bool eval_row(struct run *run, char *row, struct expect *e, struct policy
 {
 	char *arrow = strstr(row, "->");
 	const struct policy_profile *profile;
-	const char *profile_name;
 	struct policy_request req;
+	struct selector sel;
 
 	*ret_why = "malformed row";
 	if (!arrow)
 		return false;
 	*arrow = '\0';
-	if (parse_request(row, &profile_name, &req) < 0 || parse_expect(arrow + 2, e) < 0)
+	if (parse_request(row, &sel, &req) < 0 || parse_expect(arrow + 2, e) < 0)
 		return false;
 	*ret_why = "no policy loaded";
 	if (!run->policy)
 		return false;
 	*ret_why = "no such profile";
-	profile = policy_profile_by_name(run->policy, profile_name);
+	profile = sel.profile ? policy_profile_by_name(run->policy, sel.profile)
+			      : policy_profile_by_unit(run->policy, sel.unit);
 	if (!profile)
 		return false;
 	policy_evaluate(run->policy, profile, &req, d);
@@ -220,13 +230,16 @@ static void run_row(struct run *run, char *row)
 /* "policy: PATH", relative to the case file's directory. */
 static void load_policy(struct run *run, const char *dir, const char *rel)
 {
-	struct policy_errors errs = { 0 };
+	struct policy_errors errs = {0};
 	char path[4096];
 	int r;
 
 	policy_free(run->policy);
 	run->policy = NULL;
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if (rel[0] == '/')
+		snprintf(path, sizeof(path), "%s", rel);
+	else
+		snprintf(path, sizeof(path), "%s/%s", dir, rel);
 	r = policy_parse_file(path, POLICY_PARSE_SKIP_OWNER_CHECK, &run->policy, &errs);
 	if (r < 0) {
 		result(run, false, "policy %s does not load: %s", rel, strerror(-r));
@@ -276,7 +289,7 @@ static void run_file(struct run *run, const char *path)
 
 int main(int argc, char **argv)
 {
-	struct run run = { 0 };
+	struct run run = {0};
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: policy-eval CASEFILE...\n");
