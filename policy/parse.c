@@ -132,10 +132,8 @@ __attribute__((format(printf, 3, 4))) static int parser_error(struct parser *ps,
 	ps->n_errors++;
 	if (!ps->errs)
 		return -EINVAL;
-	if (line > 0)
-		r = asprintf(&s, "%s:%u: %s", ps->path, line, msg);
-	else
-		r = asprintf(&s, "%s: %s", ps->path, msg);
+	/* Line 0 stands for the file as a whole (owner, mode, no profile...). */
+	r = asprintf(&s, "%s:%u: %s", ps->path, line, msg);
 	if (r < 0 || errors_append(ps->errs, s) < 0)
 		ps->error = -ENOMEM;
 	return -EINVAL;

@@ -90,7 +90,7 @@ struct policy {
 };
 
 /*
- * Every error found while loading, each "FILE:LINE: message", or "FILE: message"
+ * Every error found while loading, each "FILE:LINE: message"; line 0 stands
  * for the file as a whole (cannot be opened, not a regular file, insecure owner
  * or mode, no profile).
  */

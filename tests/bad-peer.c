@@ -13,6 +13,7 @@
  *   --no-fd           a valid request without SCM_RIGHTS
  *   --wrong-fd        a valid request carrying a pipe fd (--fd-kind for others)
  *   --two-fds         a valid request carrying a real listener fd and a pipe fd
+ *   --many-fds N      a valid request carrying a real listener fd and N-1 pipe fds (N <= 64)
  *   --listener        a valid request carrying one real seccomp listener fd
  *   --flood N         N valid registrations with real listeners, all kept open until the end
  *
@@ -62,6 +63,8 @@ static const char *opt_fd_kind = "pipe";
 static double opt_hold;
 static int opt_timeout = 5;
 static long opt_size = -1;
+#define MANY_FDS_MAX 64
+static size_t opt_many_fds;
 
 /* Children that own a listener; killed at exit. */
 static pid_t *children;
@@ -160,15 +163,14 @@ static int make_listener(void)
 	}
 	if (pid == 0) {
 		struct sock_filter insns[] = {
-			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
-			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		};
-		struct sock_fprog prog = {.len = sizeof(insns) / sizeof(insns[0]),
-					  .filter = insns};
+		struct sock_fprog prog = {.len = sizeof(insns) / sizeof(insns[0]), .filter = insns};
 		char c;
 		int lfd;
 
@@ -273,7 +275,7 @@ static int send_msg(int s, const void *data, size_t len, const int *fds, size_t 
 {
 	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	char cbuf[CMSG_SPACE(4 * sizeof(int))];
+	char cbuf[CMSG_SPACE(MANY_FDS_MAX * sizeof(int))];
 	ssize_t n;
 
 	memset(cbuf, 0, sizeof(cbuf));
@@ -348,7 +350,7 @@ static int report(int s, int timeout_ms, const char *prefix)
 static int exchange(const char *mode, const char *prefix)
 {
 	struct mg_reg_request req = valid_request();
-	int fds[2] = {-1, -1};
+	int fds[MANY_FDS_MAX];
 	size_t n_fds = 0;
 	const void *data = &req;
 	size_t len = sizeof(req);
@@ -381,6 +383,10 @@ static int exchange(const char *mode, const char *prefix)
 		/* nothing */
 	} else if (strcmp(mode, "wrong-fd") == 0) {
 		fds[n_fds++] = make_wrong_fd();
+	} else if (strcmp(mode, "many-fds") == 0) {
+		fds[n_fds++] = make_listener();
+		while (n_fds < opt_many_fds)
+			fds[n_fds++] = make_wrong_fd();
 	} else if (strcmp(mode, "two-fds") == 0) {
 		fds[n_fds++] = make_listener();
 		fds[n_fds++] = make_wrong_fd();
@@ -447,7 +453,7 @@ static void usage(void)
 		"[--timeout SECONDS]\n"
 		"                [--fd-kind pipe|eventfd|file|socket] [--size N]\n"
 		"                --silent SECONDS | --garbage | --short | --long | --no-fd |\n"
-		"                --wrong-fd | --two-fds | --listener | --flood N\n");
+		"                --wrong-fd | --two-fds | --many-fds N | --listener | --flood N\n");
 	exit(2);
 }
 
@@ -465,22 +471,23 @@ int main(int argc, char **argv)
 		O_SIMPLE,
 	};
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, O_SOCKET},
-		{"profile", required_argument, NULL, O_PROFILE},
-		{"hold", required_argument, NULL, O_HOLD},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"fd-kind", required_argument, NULL, O_FDKIND},
-		{"size", required_argument, NULL, O_SIZE},
-		{"silent", required_argument, NULL, O_SILENT},
-		{"flood", required_argument, NULL, O_FLOOD},
-		{"garbage", no_argument, NULL, O_SIMPLE},
-		{"short", no_argument, NULL, O_SIMPLE},
-		{"long", no_argument, NULL, O_SIMPLE},
-		{"no-fd", no_argument, NULL, O_SIMPLE},
-		{"wrong-fd", no_argument, NULL, O_SIMPLE},
-		{"two-fds", no_argument, NULL, O_SIMPLE},
-		{"listener", no_argument, NULL, O_SIMPLE},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, O_SOCKET},
+	    {"profile", required_argument, NULL, O_PROFILE},
+	    {"hold", required_argument, NULL, O_HOLD},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"fd-kind", required_argument, NULL, O_FDKIND},
+	    {"size", required_argument, NULL, O_SIZE},
+	    {"silent", required_argument, NULL, O_SILENT},
+	    {"flood", required_argument, NULL, O_FLOOD},
+	    {"garbage", no_argument, NULL, O_SIMPLE},
+	    {"short", no_argument, NULL, O_SIMPLE},
+	    {"long", no_argument, NULL, O_SIMPLE},
+	    {"no-fd", no_argument, NULL, O_SIMPLE},
+	    {"wrong-fd", no_argument, NULL, O_SIMPLE},
+	    {"two-fds", no_argument, NULL, O_SIMPLE},
+	    {"many-fds", required_argument, NULL, O_SIMPLE},
+	    {"listener", no_argument, NULL, O_SIMPLE},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *mode = NULL;
 	const char *mode_arg = NULL;
@@ -537,6 +544,13 @@ int main(int argc, char **argv)
 				rc = 1;
 		}
 	} else {
+		if (strcmp(mode, "many-fds") == 0) {
+			long n = atol(mode_arg);
+
+			if (n < 1 || n > MANY_FDS_MAX)
+				usage();
+			opt_many_fds = (size_t)n;
+		}
 		rc = exchange(mode, "");
 	}
 	fflush(stdout);

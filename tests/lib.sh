@@ -73,6 +73,7 @@ start_daemon() {
 	MG_SOCK="$MG_TMP/msgguard.sock"
 	MG_AUDIT="$MG_TMP/audit.jsonl"
 	MG_DLOG="$MG_TMP/msgguardd.log"
+	rm -f "$MG_DLOG" # a previous daemon's "ready" line must not count
 	_pol="$1"; shift
 	"$MSGGUARDD" --policy "$_pol" --socket "$MG_SOCK" --audit "jsonl:$MG_AUDIT" "$@" \
 		>"$MG_DLOG" 2>&1 &
@@ -105,8 +106,11 @@ mkqueue() {
 	echo "$_id"
 }
 
-# queue_exists MSQID
-queue_exists() { ipcs -q -i "$1" >/dev/null 2>&1; }
+# queue_exists MSQID: the queue is in /proc/sysvipc/msg (`ipcs -q -i` exits 0 even for a
+# missing id, so its status proves nothing).
+queue_exists() {
+	awk -v id="$1" 'NR > 1 && $2 == id { f = 1 } END { exit !f }' /proc/sysvipc/msg
+}
 
 # audit_count FILTER: number of audit records matching a jq filter (jq is a test dependency)
 audit_count() { jq -c "select($1)" "$MG_AUDIT" 2>/dev/null | wc -l; }
@@ -123,6 +127,7 @@ start_daemon_audit() {
 	MG_DLOG="$MG_TMP/msgguardd.log"
 	_pol="$1"; _aud="$2"; shift 2
 	case "$_aud" in jsonl:*) MG_AUDIT="${_aud#jsonl:}" ;; esac
+	: >"$MG_DLOG" # not the previous daemon's "ready"
 	"$MSGGUARDD" --policy "$_pol" --socket "$MG_SOCK" --audit "$_aud" "$@" \
 		>"$MG_DLOG" 2>&1 &
 	MG_DPID=$!
@@ -223,9 +228,12 @@ _lv_ndec=0
 _lv_decisions() { audit_count '.MSGGUARD_EVENT == "decision"'; }
 lv_audit_sync() { sleep 0.1; _lv_ndec=$(_lv_decisions); }
 
-# lv_decision DESC JQ-CONDITION: exactly one new decision record, and it matches.
+# lv_decision DESC JQ-CONDITION...: exactly one new decision record per condition (one per
+# guarded call made since the last check), matching the conditions in order.
 lv_decision() {
-	_want=$((_lv_ndec + 1))
+	_d=$1
+	shift
+	_want=$((_lv_ndec + $#))
 	_i=0
 	while [ "$(_lv_decisions)" -lt $_want ] && [ $_i -lt 200 ]; do
 		_i=$((_i + 1))
@@ -233,18 +241,25 @@ lv_decision() {
 	done
 	sleep 0.05
 	_n=$(_lv_decisions)
-	_rec=$(jq -c 'select(.MSGGUARD_EVENT == "decision")' "$MG_AUDIT" 2>/dev/null | tail -n 1)
+	_recs=$(jq -c 'select(.MSGGUARD_EVENT == "decision")' "$MG_AUDIT" 2>/dev/null | tail -n $#)
 	_lv_ndec=$_n
 	if [ "$_n" -ne $_want ]; then
-		not_ok "audit: $1 (one record)"
-		diag "  decision records: $_n, want $_want; last: $_rec"
-	elif printf '%s\n' "$_rec" | jq -e "$2" >/dev/null 2>&1; then
-		ok "audit: $1"
-	else
-		not_ok "audit: $1"
-		diag "  record: $_rec"
-		diag "  want: $2"
+		not_ok "audit: $_d (one record per call)"
+		diag "  decision records: $_n, want $_want; last: $(printf '%s\n' "$_recs" | tail -n 1)"
+		return
 	fi
+	_k=0
+	for _cond in "$@"; do
+		_k=$((_k + 1))
+		_rec=$(printf '%s\n' "$_recs" | sed -n "${_k}p")
+		if ! printf '%s\n' "$_rec" | jq -e "$_cond" >/dev/null 2>&1; then
+			not_ok "audit: $_d"
+			diag "  record: $_rec"
+			diag "  want: $_cond"
+			return
+		fi
+	done
+	ok "audit: $_d"
 }
 
 # lv_no_decision DESC: the call was settled without the daemon (filter): no record.
@@ -259,4 +274,14 @@ lv_no_decision() {
 lv_jq_rec() {
 	printf '.MSGGUARD_DECISION == "%s" and .MSGGUARD_CMD == "%s" and .MSGGUARD_RULE == "%s"' \
 		"$1" "$2" "$3"
+}
+
+# queue_present MSQID: true when the queue exists (ipcs -q -i exits 0 even for a missing id).
+queue_present() { ipcs -q -i "$1" 2>/dev/null | grep -q "^Message Queue msqid=$1\$"; }
+
+# lv_queue_exists MSQID: the queue exists in the caller's IPC namespace. Reads
+# /proc/sysvipc/msg (no msgctl, so it can run under the shim without an audit record).
+# (queue_exists above cannot fail: `ipcs -q -i ID` exits 0 for a missing id.)
+lv_queue_exists() {
+	awk -v id="$1" 'NR > 1 && $2 == id { f = 1 } END { exit !f }' /proc/sysvipc/msg
 }

@@ -37,7 +37,7 @@ __attribute__((unused, format(printf, 1, 2))) static void diag(const char *fmt, 
 }
 
 __attribute__((unused, format(printf, 2, 0))) static int tap_vok(int cond, const char *fmt,
-								  va_list ap)
+								 va_list ap)
 {
 	tap_n_run++;
 	if (!cond)
@@ -61,7 +61,7 @@ __attribute__((unused, format(printf, 2, 3))) static int ok(int cond, const char
 }
 
 __attribute__((unused, format(printf, 3, 4))) static int is_int(long long got, long long want,
-								 const char *fmt, ...)
+								const char *fmt, ...)
 {
 	va_list ap;
 	int r;

@@ -34,6 +34,22 @@ static struct mg_reg_reply good_reply(int32_t status, const char *profile, const
 	return r;
 }
 
+static const char *rc_name(int rc)
+{
+	switch (rc) {
+	case 0:
+		return "0";
+	case -EBADMSG:
+		return "-EBADMSG";
+	case -EPROTO:
+		return "-EPROTO";
+	case -EINVAL:
+		return "-EINVAL";
+	default:
+		return "?";
+	}
+}
+
 /* A printable rendering of a test name (static buffer). */
 static const char *escape(const char *s)
 {
@@ -52,7 +68,7 @@ static const char *escape(const char *s)
 	return out;
 }
 
-/* Decode r (len bytes of it, buffer padded with pad) and check the result and that a
+/* Decode len bytes of r (the rest of the buffer is 0xa5) and check the result, and that a
  * failure leaves *ret untouched. */
 static void req_case(const struct mg_reg_request *r, size_t len, int want, const char *what)
 {
@@ -63,12 +79,7 @@ static void req_case(const struct mg_reg_request *r, size_t len, int want, const
 	memcpy(buf, r, sizeof(*r) < len ? sizeof(*r) : len);
 	memset(&out, 0x5a, sizeof(out));
 	rc = mg_reg_request_decode(buf, len, &out);
-	is_int(rc, want, "request: %s -> %s", what,
-	       want == 0           ? "0"
-	       : want == -EBADMSG  ? "-EBADMSG"
-	       : want == -EPROTO   ? "-EPROTO"
-	       : want == -EINVAL   ? "-EINVAL"
-				   : "?");
+	is_int(rc, want, "request: %s -> %s", what, rc_name(want));
 	if (want != 0) {
 		unsigned char sentinel[sizeof(out)];
 
@@ -87,12 +98,7 @@ static void reply_case(const struct mg_reg_reply *r, size_t len, int want, const
 	memcpy(buf, r, sizeof(*r) < len ? sizeof(*r) : len);
 	memset(&out, 0x5a, sizeof(out));
 	rc = mg_reg_reply_decode(buf, len, &out);
-	is_int(rc, want, "reply: %s -> %s", what,
-	       want == 0           ? "0"
-	       : want == -EBADMSG  ? "-EBADMSG"
-	       : want == -EPROTO   ? "-EPROTO"
-	       : want == -EINVAL   ? "-EINVAL"
-				   : "?");
+	is_int(rc, want, "reply: %s -> %s", what, rc_name(want));
 	if (want != 0) {
 		unsigned char sentinel[sizeof(out)];
 
@@ -197,8 +203,8 @@ static void test_request(void)
 	req_case(&r, sizeof(r), -EINVAL, "empty profile with junk after the NUL");
 
 	static const char *const bad_names[] = {
-		"a b", "a/b", "../etc", "a\tb", "a\nb", "a;b", "a:b", "a=b", "\"q\"", "a*",
-		"caf\xc3\xa9", "\x7f", "\x01", "a\\b",
+	    "a b", "a/b",   "../etc", "a\tb",	     "a\nb", "a;b",  "a:b",
+	    "a=b", "\"q\"", "a*",     "caf\xc3\xa9", "\x7f", "\x01", "a\\b",
 	};
 	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
 		char what[128];
@@ -225,7 +231,7 @@ static void test_reply(void)
 	rc = mg_reg_reply_decode(&r, sizeof(r), &out);
 	is_int(rc, 0, "reply: status 0 -> 0");
 	ok(out.status == 0 && strcmp(out.profile, "default") == 0 &&
-		   strcmp(out.message, "registered with profile default") == 0,
+	       strcmp(out.message, "registered with profile default") == 0,
 	   "reply: decoded status, profile and message");
 
 	r = good_reply(-ENOENT, "", "unknown profile 'nope'");
@@ -268,12 +274,12 @@ static void test_reply(void)
 static void test_name_valid(void)
 {
 	static const char *const good[] = {
-		"default", "a", "Z", "0", "web-1", "web_1", "a.b", "getty@tty1", "A-Z.a_z@0-9",
-		"...", "-",
+	    "default", "a",	     "Z",	    "0",   "web-1", "web_1",
+	    "a.b",     "getty@tty1", "A-Z.a_z@0-9", "...", "-",
 	};
 	static const char *const bad[] = {
-		"", " ", "a b", "a/b", "/", "a\n", "\ta", "a;b", "a#b", "a[b]", "a\"b", "a'b",
-		"a,b", "a+b", "a%b", "caf\xc3\xa9", "\xff", "\x7f",
+	    "",	    " ",    "a b", "a/b", "/",	 "a\n", "\ta",	       "a;b",  "a#b",
+	    "a[b]", "a\"b", "a'b", "a,b", "a+b", "a%b", "caf\xc3\xa9", "\xff", "\x7f",
 	};
 	char name[MG_PROFILE_NAME_MAX + 2];
 
