@@ -76,6 +76,93 @@ static int parse_second(const char *field, unsigned long *ret)
 	return 0;
 }
 
+static int parse_ids(const char *field, unsigned long ids[3])
+{
+	if (!field || sscanf(field, "%lu %lu %lu", &ids[0], &ids[1], &ids[2]) != 3)
+		return -EBADMSG;
+	return 0;
+}
+
+static int parse_groups(const char *field, struct caller_creds *c)
+{
+	const char *p = field;
+
+	c->n_groups = 0;
+	if (!field)
+		return -EBADMSG;
+	while (*p && *p != '\n') {
+		char *end;
+		unsigned long g;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || !*p)
+			break;
+		if (c->n_groups >= CALLER_GROUPS_MAX)
+			return -EOPNOTSUPP;
+		errno = 0;
+		g = strtoul(p, &end, 10);
+		if (end == p || errno)
+			return -EBADMSG;
+		c->groups[c->n_groups++] = (gid_t)g;
+		p = end;
+	}
+	return 0;
+}
+
+static int same_user_ns(pid_t tid)
+{
+	struct stat self, other;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", tid);
+	if (stat("/proc/self/ns/user", &self) < 0 || stat(path, &other) < 0)
+		return negative_errno();
+	return self.st_dev == other.st_dev && self.st_ino == other.st_ino;
+}
+
+int caller_read_creds(pid_t tid, struct caller_creds *ret)
+{
+	struct caller_creds c = {0};
+	unsigned long uids[3], gids[3];
+	unsigned long long cap;
+	char path[64], status[16384];
+	const char *f;
+	int r;
+
+	r = same_user_ns(tid);
+	if (r <= 0)
+		return r < 0 ? r : -EOPNOTSUPP;
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	r = read_file(path, status, sizeof(status));
+	if (r < 0)
+		return r;
+	if (parse_ids(status_field(status, "Uid"), uids) < 0 ||
+	    parse_ids(status_field(status, "Gid"), gids) < 0)
+		return -EBADMSG;
+	r = parse_groups(status_field(status, "Groups"), &c);
+	if (r < 0)
+		return r;
+	f = status_field(status, "CapEff");
+	if (!f || sscanf(f, "%llx", &cap) != 1)
+		return -EBADMSG;
+	c.ruid = (uid_t)uids[0], c.euid = (uid_t)uids[1], c.suid = (uid_t)uids[2];
+	c.rgid = (gid_t)gids[0], c.egid = (gid_t)gids[1], c.sgid = (gid_t)gids[2];
+	c.cap_eff = cap;
+	*ret = c;
+	return 0;
+}
+
+int caller_open_ipc_ns(pid_t tid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? negative_errno() : fd;
+}
+
 static int read_status(pid_t tid, struct caller *c)
 {
 	char path[64], status[4096];
@@ -125,6 +212,7 @@ static void fill_queue(const struct msqid_ds *ds, struct queue_info *q)
 	q->key = ds->msg_perm.__key;
 	q->uid = ds->msg_perm.uid;
 	q->cuid = ds->msg_perm.cuid;
+	q->gid = ds->msg_perm.gid;
 	q->mode = ds->msg_perm.mode & 0777;
 }
 
@@ -149,16 +237,16 @@ int caller_queue_lookup(pid_t tid, enum mg_lookup how, int msqid, struct queue_i
 {
 	struct queue_info q = {0};
 	_cleanup_close_ int ns = -1;
-	char path[64];
 	struct stat st;
 
 	if (how == MG_LOOKUP_NONE) {
 		*ret = q;
 		return 0;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", tid);
-	ns = open(path, O_RDONLY | O_CLOEXEC);
-	if (ns < 0 || fstat(ns, &st) < 0)
+	ns = caller_open_ipc_ns(tid);
+	if (ns < 0)
+		return ns;
+	if (fstat(ns, &st) < 0)
 		return negative_errno();
 	if (st.st_dev == self_ns_dev && st.st_ino == self_ns_ino) {
 		stat_queue(how, msqid, &q);

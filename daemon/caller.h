@@ -21,12 +21,34 @@ struct caller {
 	char exe[256];
 };
 
+#define CALLER_GROUPS_MAX 256
+
+/* Everything the kernel's IPC_SET checks look at (for ipcset.c). */
+struct caller_creds {
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	gid_t groups[CALLER_GROUPS_MAX];
+	size_t n_groups;
+	uint64_t cap_eff;
+};
+
 struct queue_info {
 	bool known;
 	int32_t key;
 	uid_t uid, cuid;
+	gid_t gid;
 	uint32_t mode; /* permission bits */
 };
+
+/*
+ * The calling thread's credentials from /proc/TID/status. -EOPNOTSUPP when
+ * it lives in another user namespace (its capabilities mean something else
+ * there) or has more than CALLER_GROUPS_MAX groups.
+ */
+int caller_read_creds(pid_t tid, struct caller_creds *ret);
+
+/* Open tid's IPC namespace (O_CLOEXEC fd) or -errno. */
+int caller_open_ipc_ns(pid_t tid);
 
 /* Open this process's own IPC namespace, once at start. */
 int caller_ns_init(void);

@@ -9,7 +9,9 @@
  * /proc and the queue lookup are only believed after ID_VALID. Any failure on
  * the way is a deny. Allow is CONTINUE: the kernel then runs the call with its
  * own permission checks, so an allow never grants more than the kernel would.
- * Nothing here reads the IPC_SET buffer.
+ * When the profile has IPC_SET value rules, the buffer is read once and the
+ * daemon performs the IPC_SET itself with that copy (ipcset.c): a decision that
+ * depends on the caller's memory never ends in CONTINUE.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,9 +21,11 @@
 
 #include "caller.h"
 #include "ids.h"
+#include "ipcset.h"
 #include "log.h"
 #include "msgctl.h"
 #include "server.h"
+#include "util.h"
 
 struct outcome {
 	int classify_error;          /* < 0: not a msgctl we know (arch, syscall) */
@@ -34,7 +38,14 @@ struct outcome {
 	bool allow;                  /* what we answer */
 	int error;                   /* errno answered when !allow */
 	const char *reason;          /* set when something other than a rule decided */
+	bool values_known;           /* IPC_SET values read from the caller's buffer */
+	struct ipcset_values values;
+	int kernel_error;            /* < 0: allowed, but the kernel's own answer is this */
+	bool performed;              /* the daemon ran the IPC_SET; result is the answer */
+	int result;
 };
+
+#define IPCSET_READ_TIMEOUT_MS 1000
 
 static int notif_id_valid(int fd, uint64_t id)
 {
@@ -56,6 +67,7 @@ static int read_caller(int fd, const struct seccomp_notif *req, struct outcome *
 
 static void evaluate(const struct server *s, struct outcome *o)
 {
+	const struct ipcset_values *v = &o->values;
 	struct policy_request pr = {
 		.cmd = o->call.cmd,
 		.caller_euid = o->caller.euid,
@@ -64,12 +76,88 @@ static void evaluate(const struct server *s, struct outcome *o)
 		.queue_key = o->queue.key,
 		.queue_uid = o->queue.uid,
 		.queue_cuid = o->queue.cuid,
+		.queue_gid = o->queue.gid,
 		.queue_mode = o->queue.mode,
+		.set_known = o->values_known,
+		.set_mode = v->mode & 0777,
+		.set_uid = v->uid,
+		.set_gid = v->gid,
+		.set_qbytes = ipcset_qbytes_landed(v->qbytes),
 	};
 
 	policy_evaluate(s->policy, o->profile, &pr, &o->decision);
 	o->allow = o->decision.verdict == POLICY_ALLOW || !o->decision.enforced;
 	o->error = o->decision.error ?: EPERM;
+}
+
+static bool needs_values(const struct server *s, const struct outcome *o)
+{
+	return o->call.cmd == MG_IPC_SET && o->call.set_applies &&
+	       policy_profile_has_value_rules(s->policy, o->profile);
+}
+
+static void deny_because(struct outcome *o, const char *reason)
+{
+	o->allow = false;
+	o->reason = reason;
+}
+
+/* After the verdict on our copy: apply it as the caller, or give the kernel's EFAULT. */
+static void perform_ipcset(int fd, const struct seccomp_notif *req, struct ipcset_job *job,
+			   int read_error, struct outcome *o)
+{
+	struct caller_creds creds;
+
+	if (read_error == -EFAULT) {
+		/* The kernel copies the buffer before any check: its answer is EFAULT. */
+		ipcset_cancel(job);
+		o->kernel_error = -EFAULT;
+		return;
+	}
+	if (read_error < 0) {
+		ipcset_cancel(job);
+		return deny_because(o, "IPC_SET buffer unreadable");
+	}
+	if (caller_read_creds((pid_t)req->pid, &creds) < 0 || notif_id_valid(fd, req->id) < 0) {
+		ipcset_cancel(job);
+		return deny_because(o, "caller credentials unusable (other user namespace?)");
+	}
+	o->performed = true;
+	o->result = ipcset_execute(job, &creds);
+}
+
+/* IPC_SET with value rules: judge our own copy of the buffer, never CONTINUE. */
+static void decide_with_values(struct server *s, int fd, const struct seccomp_notif *req,
+			       struct outcome *o)
+{
+	_cleanup_close_ int ns = caller_open_ipc_ns((pid_t)req->pid);
+	struct ipcset_job *job;
+	int r;
+
+	if (ns < 0 || ipcset_begin((pid_t)req->pid, &o->call, ns, &job) < 0)
+		return deny_because(o, "cannot read the IPC_SET buffer");
+	r = ipcset_wait_read(job, IPCSET_READ_TIMEOUT_MS, &o->values);
+	if (r == -ETIMEDOUT || notif_id_valid(fd, req->id) < 0) {
+		ipcset_cancel(job);
+		return deny_because(o, r == -ETIMEDOUT ? "IPC_SET buffer unreadable in time"
+						       : "caller went away");
+	}
+	o->values_known = r == 0;
+	evaluate(s, o);
+#ifdef MSGGUARD_TOCTOU_DEMO
+	/*
+	 * The broken design, built only as tests/msgguardd-toctou-demo so the
+	 * race test can show it bites: judge the values, then let the kernel
+	 * re-read a buffer the caller may have rewritten meanwhile.
+	 */
+	ipcset_cancel(job);
+	return;
+#endif
+	if (!o->allow) {
+		ipcset_cancel(job);
+		return;
+	}
+	perform_ipcset(fd, req, job, r, o);
 }
 
 static void decide(struct server *s, struct service *svc, const struct seccomp_notif *req,
@@ -95,6 +183,8 @@ static void decide(struct server *s, struct service *svc, const struct seccomp_n
 		o->reason = "profile no longer in the policy";
 		return;
 	}
+	if (needs_values(s, o))
+		return decide_with_values(s, svc->fd, req, o);
 	evaluate(s, o);
 }
 
@@ -105,7 +195,11 @@ static int respond(int fd, struct server *s, const struct seccomp_notif *req,
 
 	memset(resp, 0, s->resp_size);
 	resp->id = req->id;
-	if (o->allow) {
+	if (o->performed) {
+		resp->error = o->result; /* 0 or the kernel's -errno, from our own IPC_SET */
+	} else if (o->allow && o->kernel_error) {
+		resp->error = o->kernel_error;
+	} else if (o->allow) {
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	} else {
 		resp->error = -o->error; /* negative: a positive value would be a "success" */
@@ -136,6 +230,24 @@ static void audit_call_fields(struct audit_record *r, const struct outcome *o, c
 		audit_add(r, "MSGGUARD_IPC_VERSION", "%u", o->call.ipc_version);
 }
 
+static void audit_values_fields(struct audit_record *r, const struct outcome *o)
+{
+	if (o->values_known) {
+		audit_add(r, "MSGGUARD_SET_MODE", "0%o", o->values.mode & 0777);
+		audit_add(r, "MSGGUARD_SET_UID", "%u", o->values.uid);
+		audit_add(r, "MSGGUARD_SET_GID", "%u", o->values.gid);
+		audit_add(r, "MSGGUARD_SET_QBYTES", "%llu",
+			  (unsigned long long)ipcset_qbytes_landed(o->values.qbytes));
+	}
+	if (o->performed) {
+		audit_add(r, "MSGGUARD_PERFORMED", "daemon");
+		audit_add(r, "MSGGUARD_RESULT", "%s",
+			  o->result == 0 ? "0" : mg_errno_name(-o->result) ?: "error");
+	} else if (o->kernel_error) {
+		audit_add(r, "MSGGUARD_RESULT", "%s", mg_errno_name(-o->kernel_error) ?: "error");
+	}
+}
+
 static void audit_caller_fields(struct audit_record *r, const struct outcome *o,
 				const struct seccomp_notif *req)
 {
@@ -150,6 +262,7 @@ static void audit_caller_fields(struct audit_record *r, const struct outcome *o,
 	audit_add(r, "MSGGUARD_CALLER_GID", "%u", c->egid);
 	audit_add(r, "MSGGUARD_CALLER_COMM", "%s", c->comm);
 	audit_add(r, "MSGGUARD_CALLER_EXE", "%s", c->exe);
+	audit_values_fields(r, o);
 	if (!o->queue.known)
 		return;
 	audit_add(r, "MSGGUARD_QUEUE_KEY", "0x%08x", (uint32_t)o->queue.key);

@@ -54,6 +54,7 @@ static int classify_native(struct mg_call *c)
 {
 	c->cmd = cmd_known(c->raw_cmd) ? c->raw_cmd : -1;
 	c->layout = c->cmd == MG_IPC_SET ? MG_LAYOUT_64 : MG_LAYOUT_NONE;
+	c->set_applies = c->cmd == MG_IPC_SET;
 	return 0;
 }
 
@@ -83,6 +84,7 @@ static int classify_compat_direct(struct mg_call *c)
 		c->cmd = base;
 	}
 	c->layout = c->cmd == MG_IPC_SET ? MG_LAYOUT_COMPAT_64 : MG_LAYOUT_NONE;
+	c->set_applies = c->cmd == MG_IPC_SET && !(c->raw_cmd & MG_IPC_64);
 	return 0;
 }
 
@@ -97,6 +99,7 @@ static int classify_compat_ipc(struct mg_call *c)
 		c->layout = ipc64 ? MG_LAYOUT_COMPAT_64 : MG_LAYOUT_COMPAT_OLD;
 	else
 		c->layout = MG_LAYOUT_NONE;
+	c->set_applies = c->cmd == MG_IPC_SET;
 	return 0;
 }
 
@@ -150,6 +153,8 @@ int mg_call_classify(uint32_t audit_arch, int nr, const uint64_t args[6], struct
 		return r;
 	/* A negative msqid or cmd makes the kernel return EINVAL before any lookup. */
 	c.lookup = c.msqid < 0 || c.raw_cmd < 0 ? MG_LOOKUP_NONE : lookup_for(c.cmd);
+	if (c.msqid < 0)
+		c.set_applies = false;
 	*ret = c;
 	return 0;
 }

@@ -65,6 +65,12 @@ struct mg_call {
 	int cmd;
 	enum mg_lookup lookup;
 	enum mg_layout layout;
+	/*
+	 * IPC_SET only: the kernel will apply the buffer's values when the call
+	 * succeeds. False for i386 402 with IPC_64, which msgctl_down() answers
+	 * with EINVAL after its permission checks.
+	 */
+	bool set_applies;
 };
 
 /* AUDIT_ARCH_* values (linux/audit.h) without pulling the header in. */

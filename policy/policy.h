@@ -35,6 +35,13 @@ enum policy_owner {
 	POLICY_OWNER_LIST,   /* queue uid or cuid in owner_ids */
 };
 
+enum policy_set_id {
+	POLICY_SET_ID_ANY,       /* key absent */
+	POLICY_SET_ID_UNCHANGED, /* equal to the queue's current uid (gid) */
+	POLICY_SET_ID_CALLER,    /* equal to the caller's euid (egid) */
+	POLICY_SET_ID_LIST,      /* in the listed ids */
+};
+
 /* A set of 32-bit values: single values and inclusive ranges. */
 struct policy_range {
 	uint32_t lo, hi;
@@ -59,6 +66,19 @@ struct policy_rule {
 	struct policy_set owner_ids;   /* POLICY_OWNER_LIST */
 	enum policy_verdict action;
 	int error;                /* errno for deny; 0 = the profile's */
+	/*
+	 * IPC_SET value rules (only on rules whose cmd is exactly IPC_SET). A
+	 * rule with any of them matches only when the new values are known
+	 * (read by the daemon, which then performs the IPC_SET itself) and all
+	 * of them hold.
+	 */
+	bool has_set_mode_max, has_set_qbytes_max;
+	uint32_t set_mode_max;        /* no permission bit outside this mask (0..0777) */
+	uint64_t set_qbytes_max;      /* new msg_qbytes as the kernel stores it */
+	enum policy_set_id set_uid;   /* new owner uid */
+	struct policy_set set_uid_ids;/* POLICY_SET_ID_LIST */
+	enum policy_set_id set_gid;   /* new owner gid */
+	struct policy_set set_gid_ids;
 };
 
 struct policy_profile {
@@ -126,8 +146,18 @@ struct policy_request {
 	bool queue_known;     /* the queue exists and was read */
 	int32_t queue_key;
 	uid_t queue_uid, queue_cuid;
+	gid_t queue_gid;
 	uint32_t queue_mode;
+	/* IPC_SET: the new values, as the kernel would apply them (daemon's own copy). */
+	bool set_known;
+	uint32_t set_mode;    /* the 9 permission bits (the kernel ignores the rest) */
+	uid_t set_uid;
+	gid_t set_gid;
+	uint64_t set_qbytes;
 };
+
+/* True when a rule of the profile looks at IPC_SET values (the buffer must be read). */
+bool policy_profile_has_value_rules(const struct policy *p, const struct policy_profile *profile);
 
 struct policy_decision {
 	enum policy_verdict verdict;  /* what the policy says */
