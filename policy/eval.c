@@ -60,10 +60,61 @@ static bool rule_queue_matches(const struct policy_rule *r, const struct policy_
 	return owner_matches(r, req);
 }
 
+static bool rule_has_value_keys(const struct policy_rule *r)
+{
+	return r->has_set_mode_max || r->has_set_qbytes_max || r->set_uid != POLICY_SET_ID_ANY ||
+	       r->set_gid != POLICY_SET_ID_ANY;
+}
+
+/* set_uid / set_gid: the new id against the queue's current one, the caller's or a list. */
+static bool set_id_matches(enum policy_set_id how, const struct policy_set *ids, uint32_t new_id,
+			   bool queue_known, uint32_t queue_id, uint32_t caller_id)
+{
+	switch (how) {
+	case POLICY_SET_ID_ANY:
+		return true;
+	case POLICY_SET_ID_UNCHANGED:
+		return queue_known && new_id == queue_id;
+	case POLICY_SET_ID_CALLER:
+		return new_id == caller_id;
+	case POLICY_SET_ID_LIST:
+		return set_contains(ids, new_id);
+	}
+	return false;
+}
+
+/*
+ * IPC_SET value keys never match values the daemon did not read: it only
+ * reads them when it performs the IPC_SET itself with that very copy.
+ */
+static bool rule_values_match(const struct policy_rule *r, const struct policy_request *req)
+{
+	if (!rule_has_value_keys(r))
+		return true;
+	if (!req->set_known)
+		return false;
+	if (r->has_set_mode_max && (req->set_mode & ~r->set_mode_max) != 0)
+		return false;
+	if (r->has_set_qbytes_max && req->set_qbytes > r->set_qbytes_max)
+		return false;
+	return set_id_matches(r->set_uid, &r->set_uid_ids, req->set_uid, req->queue_known,
+			      req->queue_uid, req->caller_euid) &&
+	       set_id_matches(r->set_gid, &r->set_gid_ids, req->set_gid, req->queue_known,
+			      req->queue_gid, req->caller_egid);
+}
+
 static bool rule_matches(const struct policy_rule *r, const struct policy_request *req)
 {
 	return rule_cmd_matches(r, req->cmd) && rule_caller_matches(r, req) &&
-	       rule_queue_matches(r, req);
+	       rule_queue_matches(r, req) && rule_values_match(r, req);
+}
+
+bool policy_profile_has_value_rules(const struct policy *p, const struct policy_profile *profile)
+{
+	for (size_t i = 0; i < profile->n_rules; i++)
+		if (rule_has_value_keys(&p->rules[profile->rules[i]]))
+			return true;
+	return false;
 }
 
 /*

@@ -36,6 +36,7 @@
 #define LABEL_MAX     (POLICY_NAME_MAX + 16)
 #define LISTENERS_MAX 65536
 #define UNIT_NAME_MAX 255
+#define QBYTES_MAX    (UINT64_C(1) << 63) /* set_qbytes_max */
 
 enum section_kind {
 	SECTION_NONE, /* before the first header */
@@ -57,6 +58,10 @@ enum {
 	RULE_QUEUE_OWNER,
 	RULE_ACTION,
 	RULE_ERRNO,
+	RULE_SET_MODE_MAX, /* the set_* keys: IPC_SET value rules, keep them last */
+	RULE_SET_UID,
+	RULE_SET_GID,
+	RULE_SET_QBYTES_MAX,
 	_RULE_KEY_MAX,
 };
 #define KEYS_MAX _RULE_KEY_MAX /* the largest table */
@@ -173,6 +178,8 @@ static void rule_done(struct policy_rule *r)
 	free(r->caller_gid.ranges);
 	free(r->queue_key.ranges);
 	free(r->owner_ids.ranges);
+	free(r->set_uid_ids.ranges);
+	free(r->set_gid_ids.ranges);
 }
 
 static void profile_done(struct policy_profile *pr)
@@ -357,9 +364,21 @@ static int cmd_token(struct parser *ps, const char *key, const char *tok, void *
 
 struct id_list {
 	struct policy_set *set;
-	bool group; /* names are groups, not users */
-	bool owner; /* queue_owner: "caller" must stand alone */
+	bool group;	/* names are groups, not users */
+	bool owner;	/* queue_owner: "caller" must stand alone */
+	bool set_value; /* set_uid/set_gid: "caller" and "unchanged" must stand alone */
 };
+
+/* A keyword that is a whole value on its own, found inside a list. */
+static int keyword_in_list(struct parser *ps, const char *key, const char *tok,
+			   const struct id_list *l)
+{
+	if (l->owner && strcmp(tok, "caller") == 0)
+		return value_error(ps, key, "'caller' cannot be combined with other owners");
+	if (l->set_value && (strcmp(tok, "caller") == 0 || strcmp(tok, "unchanged") == 0))
+		return value_error(ps, key, "'%s' cannot be combined with other ids", tok);
+	return 0;
+}
 
 /* A uid/gid, a range, or a name resolved now: the daemon never calls NSS. */
 static int id_token(struct parser *ps, const char *key, const char *tok, void *userdata)
@@ -369,8 +388,8 @@ static int id_token(struct parser *ps, const char *key, const char *tok, void *u
 	uint32_t lo = 0, hi = 0;
 	int r;
 
-	if (l->owner && strcmp(tok, "caller") == 0)
-		return value_error(ps, key, "'caller' cannot be combined with other owners");
+	if (keyword_in_list(ps, key, tok, l) < 0)
+		return -EINVAL;
 	if (isdigit((unsigned char)tok[0])) {
 		/* (uid_t)-1 means "no id" to the kernel: never a real owner. */
 		if (parse_range(tok, false, &lo, &hi) < 0 || hi == UINT32_MAX)
@@ -601,6 +620,93 @@ static int rule_errno(struct parser *ps, const char *key, const char *value)
 	return parse_errno(ps, key, value, &cur_rule(ps)->error);
 }
 
+/* ---- IPC_SET value rules ---- */
+
+/* Octal digits only ("0660", "660"), at most 0777. */
+static int rule_set_mode_max(struct parser *ps, const char *key, const char *value)
+{
+	struct policy_rule *r = cur_rule(ps);
+	size_t n = strspn(value, "01234567");
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, NULL, 8);
+	if (n == 0 || value[n] != '\0' || errno != 0 || v > 0777)
+		return value_error(ps, key, "'%s': expected an octal mode from 0 to 0777", value);
+	r->has_set_mode_max = true;
+	r->set_mode_max = (uint32_t)v;
+	return 0;
+}
+
+/* "unchanged", "caller" or a list of ids and names. */
+static int set_id(struct parser *ps, const char *key, const char *value, bool group,
+		  enum policy_set_id *ret, struct policy_set *ids)
+{
+	struct id_list l = {.set = ids, .group = group, .set_value = true};
+
+	if (strcmp(value, "unchanged") == 0)
+		*ret = POLICY_SET_ID_UNCHANGED;
+	else if (strcmp(value, "caller") == 0)
+		*ret = POLICY_SET_ID_CALLER;
+	else {
+		*ret = POLICY_SET_ID_LIST;
+		return list_foreach(ps, key, value, id_token, &l);
+	}
+	return 0;
+}
+
+static int rule_set_uid(struct parser *ps, const char *key, const char *value)
+{
+	struct policy_rule *r = cur_rule(ps);
+
+	return set_id(ps, key, value, false, &r->set_uid, &r->set_uid_ids);
+}
+
+static int rule_set_gid(struct parser *ps, const char *key, const char *value)
+{
+	struct policy_rule *r = cur_rule(ps);
+
+	return set_id(ps, key, value, true, &r->set_gid, &r->set_gid_ids);
+}
+
+/* Decimal digits, then optionally K, M or G (binary: 64K = 65536); at most 2^63. */
+static int parse_bytes(const char *s, uint64_t *ret)
+{
+	size_t n = strspn(s, "0123456789");
+	uint64_t mult = 1;
+	unsigned long long v;
+
+	if (n == 0 || n > 20)
+		return -EINVAL;
+	if (s[n] != '\0') {
+		static const char suffixes[] = "KMG";
+		const char *suffix = strchr(suffixes, s[n]);
+
+		if (!suffix || s[n + 1] != '\0')
+			return -EINVAL;
+		mult = UINT64_C(1) << (10 * (suffix - suffixes + 1));
+	}
+	errno = 0;
+	v = strtoull(s, NULL, 10);
+	if (errno != 0 || v > QBYTES_MAX / mult)
+		return -EINVAL;
+	*ret = v * mult;
+	return 0;
+}
+
+static int rule_set_qbytes_max(struct parser *ps, const char *key, const char *value)
+{
+	struct policy_rule *r = cur_rule(ps);
+
+	if (parse_bytes(value, &r->set_qbytes_max) < 0)
+		return value_error(ps, key,
+				   "'%s': expected a number of bytes up to 2^63, optionally "
+				   "followed by K, M or G",
+				   value);
+	r->has_set_qbytes_max = true;
+	return 0;
+}
+
 static const struct key_def rule_keys[_RULE_KEY_MAX] = {
     [RULE_PROFILE] = {"profile", rule_profile},
     [RULE_CMD] = {"cmd", rule_cmd},
@@ -610,6 +716,10 @@ static const struct key_def rule_keys[_RULE_KEY_MAX] = {
     [RULE_QUEUE_OWNER] = {"queue_owner", rule_queue_owner},
     [RULE_ACTION] = {"action", rule_action},
     [RULE_ERRNO] = {"errno", rule_errno},
+    [RULE_SET_MODE_MAX] = {"set_mode_max", rule_set_mode_max},
+    [RULE_SET_UID] = {"set_uid", rule_set_uid},
+    [RULE_SET_GID] = {"set_gid", rule_set_gid},
+    [RULE_SET_QBYTES_MAX] = {"set_qbytes_max", rule_set_qbytes_max},
 };
 
 /* ---- keys (the inih handler) ---------------------------------------------------- */
@@ -677,12 +787,30 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
 /* ---- sections ----------------------------------------------------------------------- */
 
+/*
+ * The set_* keys look at the new values of an IPC_SET: only a rule for
+ * IPC_SET alone can have them. cmd may come after them: checked at the end of
+ * the section, reported at each key's line.
+ */
+static void check_set_keys(struct parser *ps)
+{
+	const struct policy_rule *r = cur_rule(ps);
+
+	if (!r->any_cmd && r->cmd_mask == 1u << MG_IPC_SET)
+		return;
+	for (size_t k = RULE_SET_MODE_MAX; k <= RULE_SET_QBYTES_MAX; k++)
+		if (ps->key_line[k])
+			parser_error(ps, ps->key_line[k], "'%s' needs cmd = IPC_SET in %s",
+				     rule_keys[k].name, ps->label);
+}
+
 /* Checks that need the whole section, at its end. */
 static void section_end(struct parser *ps)
 {
 	const unsigned *kl = ps->key_line;
 
 	if (ps->section == SECTION_RULE) {
+		check_set_keys(ps);
 		if (!kl[RULE_PROFILE])
 			parser_error(ps, ps->section_line, "missing key 'profile' in %s",
 				     ps->label);

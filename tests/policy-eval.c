@@ -9,9 +9,12 @@
  *   REQUEST -> EXPECTED one test per row
  * REQUEST: profile=NAME (or unit=UNIT: the profile listing it) cmd=NAME|NUMBER|-1
  * uid=N gid=N, plus key=K quid=N
- * qcuid=N [qmode=0600] when the queue is known (absent: unknown queue).
+ * qcuid=N [qgid=N qmode=0600] when the queue is known (absent: unknown queue),
+ * plus the new values of an IPC_SET [set_mode=0640 set_uid=N set_gid=N
+ * set_qbytes=N] (any of them: the values are known, absent ones are 0).
  * EXPECTED: allow|deny [ERRNO (deny only)] rule=NAME|(default) [enforced=yes|no]
- * (enforced defaults to yes).
+ * [values=yes|no] (enforced defaults to yes; values, when given, is what
+ * policy_profile_has_value_rules() must say about the row's profile).
  */
 #include <errno.h>
 #include <libgen.h>
@@ -30,6 +33,13 @@ struct expect {
 	int error;
 	char rule[POLICY_NAME_MAX + 1];
 	bool enforced;
+	int values; /* -1: not checked, else policy_profile_has_value_rules() */
+};
+
+/* What the evaluator said about a row. */
+struct outcome {
+	struct policy_decision d;
+	bool values; /* policy_profile_has_value_rules() of the row's profile */
 };
 
 /* How a row picks its profile. */
@@ -77,6 +87,47 @@ static int parse_cmd(const char *s, int *ret)
 	return 0;
 }
 
+/* Unsigned 64 bits: digits (or 0x and hex digits) only. */
+static int parse_u64(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno != 0 || *end != '\0')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* "set_NAME=value": a new value of an IPC_SET; any of them makes them known. */
+static int set_field(const char *name, const char *value, struct policy_request *req)
+{
+	uint64_t v;
+
+	if (parse_u64(value, &v) < 0)
+		return -EINVAL;
+	req->set_known = true;
+	if (strcmp(name, "qbytes") == 0) {
+		req->set_qbytes = v;
+		return 0;
+	}
+	if (v > UINT32_MAX)
+		return -EINVAL;
+	if (strcmp(name, "mode") == 0)
+		req->set_mode = (uint32_t)v;
+	else if (strcmp(name, "uid") == 0)
+		req->set_uid = (uid_t)v;
+	else if (strcmp(name, "gid") == 0)
+		req->set_gid = (gid_t)v;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /* One "name=value" of a request; *seen collects which queue fields were given. */
 static int request_field(const char *name, const char *value, struct policy_request *req,
 			 unsigned *seen)
@@ -85,6 +136,8 @@ static int request_field(const char *name, const char *value, struct policy_requ
 
 	if (strcmp(name, "cmd") == 0)
 		return parse_cmd(value, &req->cmd);
+	if (strncmp(name, "set_", 4) == 0)
+		return set_field(name + 4, value, req);
 	if (parse_num(value, 0, UINT32_MAX, &v) < 0)
 		return -EINVAL;
 	if (strcmp(name, "uid") == 0)
@@ -97,6 +150,8 @@ static int request_field(const char *name, const char *value, struct policy_requ
 		req->queue_uid = (uid_t)v, *seen |= 2;
 	else if (strcmp(name, "qcuid") == 0)
 		req->queue_cuid = (uid_t)v, *seen |= 4;
+	else if (strcmp(name, "qgid") == 0)
+		req->queue_gid = (gid_t)v;
 	else if (strcmp(name, "qmode") == 0)
 		req->queue_mode = (uint32_t)v;
 	else
@@ -104,7 +159,7 @@ static int request_field(const char *name, const char *value, struct policy_requ
 	return 0;
 }
 
-/* "profile=...|unit=... cmd=... uid=... gid=... [key=... quid=... qcuid=... qmode=...]" */
+/* "profile=...|unit=... cmd=... uid=... gid=... [key=... quid=... qcuid=... ...] [set_...]" */
 static int parse_request(char *s, struct selector *ret_sel, struct policy_request *req)
 {
 	unsigned seen = 0;
@@ -131,12 +186,12 @@ static int parse_request(char *s, struct selector *ret_sel, struct policy_reques
 	return 0;
 }
 
-/* "allow|deny [ERRNO] rule=NAME [enforced=yes|no]" */
+/* "allow|deny [ERRNO] rule=NAME [enforced=yes|no] [values=yes|no]" */
 static int parse_expect(char *s, struct expect *e)
 {
 	char *save = NULL, *t = strtok_r(s, " \t", &save);
 
-	*e = (struct expect){.enforced = true};
+	*e = (struct expect){.enforced = true, .values = -1};
 	if (!t || (strcmp(t, "allow") != 0 && strcmp(t, "deny") != 0))
 		return -EINVAL;
 	e->verdict = strcmp(t, "allow") == 0 ? POLICY_ALLOW : POLICY_DENY;
@@ -145,6 +200,8 @@ static int parse_expect(char *s, struct expect *e)
 			strcpy(e->rule, t + 5);
 		else if (strcmp(t, "enforced=yes") == 0 || strcmp(t, "enforced=no") == 0)
 			e->enforced = strcmp(t, "enforced=yes") == 0;
+		else if (strcmp(t, "values=yes") == 0 || strcmp(t, "values=no") == 0)
+			e->values = strcmp(t, "values=yes") == 0;
 		else if (e->verdict == POLICY_DENY && e->error == 0 && mg_errno_from_name(t) > 0)
 			e->error = mg_errno_from_name(t);
 		else
@@ -156,12 +213,14 @@ static int parse_expect(char *s, struct expect *e)
 	return 0;
 }
 
+/* values: -1 leaves it out. */
 static void format_decision(char *buf, size_t size, enum policy_verdict v, int error,
-			    const char *rule, bool enforced)
+			    const char *rule, bool enforced, int values)
 {
-	snprintf(buf, size, "%s%s%s rule=%s enforced=%s", v == POLICY_ALLOW ? "allow" : "deny",
+	snprintf(buf, size, "%s%s%s rule=%s enforced=%s%s", v == POLICY_ALLOW ? "allow" : "deny",
 		 v == POLICY_DENY ? " " : "", v == POLICY_DENY ? mg_errno_name(error) : "", rule,
-		 enforced ? "yes" : "no");
+		 enforced ? "yes" : "no",
+		 values < 0 ? "" : (values ? " values=yes" : " values=no"));
 }
 
 __attribute__((format(printf, 3, 4))) static void result(struct run *run, bool ok, const char *fmt,
@@ -180,7 +239,7 @@ __attribute__((format(printf, 3, 4))) static void result(struct run *run, bool o
 }
 
 /* Evaluates one row; returns false with *ret_why set for a row that cannot run. */
-static bool eval_row(struct run *run, char *row, struct expect *e, struct policy_decision *d,
+static bool eval_row(struct run *run, char *row, struct expect *e, struct outcome *o,
 		     const char **ret_why)
 {
 	char *arrow = strstr(row, "->");
@@ -202,25 +261,26 @@ static bool eval_row(struct run *run, char *row, struct expect *e, struct policy
 			      : policy_profile_by_unit(run->policy, sel.unit);
 	if (!profile)
 		return false;
-	policy_evaluate(run->policy, profile, &req, d);
+	policy_evaluate(run->policy, profile, &req, &o->d);
+	o->values = policy_profile_has_value_rules(run->policy, profile);
 	return true;
 }
 
 static void run_row(struct run *run, char *row)
 {
 	char want[256], got[256], text[ROW_MAX];
-	struct policy_decision d;
+	struct outcome o;
 	struct expect e;
 	const char *why;
 
 	snprintf(text, sizeof(text), "%s", row);
-	if (!eval_row(run, row, &e, &d, &why)) {
+	if (!eval_row(run, row, &e, &o, &why)) {
 		result(run, false, "%s: %s", why, text);
 		return;
 	}
-	format_decision(want, sizeof(want), e.verdict, e.error, e.rule, e.enforced);
-	format_decision(got, sizeof(got), d.verdict, d.error, policy_decision_rule_name(&d),
-			d.enforced);
+	format_decision(want, sizeof(want), e.verdict, e.error, e.rule, e.enforced, e.values);
+	format_decision(got, sizeof(got), o.d.verdict, o.d.error, policy_decision_rule_name(&o.d),
+			o.d.enforced, e.values < 0 ? -1 : o.values);
 	if (strcmp(want, got) == 0)
 		result(run, true, "%s", text);
 	else
