@@ -13,6 +13,7 @@
 #include "caller.h"
 #include "ids.h"
 #include "log.h"
+#include "privs.h"
 #include "server.h"
 #include "util.h"
 
@@ -147,6 +148,10 @@ static int setup(struct server *s, const struct options *o)
 	if (r < 0)
 		return log_error_errno(r, "cannot open our IPC namespace: %m");
 	r = server_init(s, o->socket ?: s->policy->daemon.socket ?: DEFAULT_SOCKET);
+	if (r < 0)
+		return r;
+	/* Everything privileged to set up is done; nothing untrusted has been read yet. */
+	r = privs_drop();
 	if (r < 0)
 		return r;
 	audit_policy_loaded(s);
