@@ -34,6 +34,7 @@
 
 #include "ipcset.h"
 #include "log.h"
+#include "privs.h"
 #include "util.h"
 
 #define NATIVE_SIZE 120 /* struct msqid64_ds on x86_64 */
@@ -239,6 +240,9 @@ static int perform(struct ipcset_job *job)
 	if (setns(job->ns_fd, CLONE_NEWIPC) < 0)
 		return negative_errno();
 	r = become_caller(&job->creds);
+	/* Our uid change made the whole process dumpable per fs.suid_dumpable: undo it. */
+	if (privs_undumpable() < 0)
+		log_warning("cannot make msgguardd non-dumpable again");
 	if (r < 0) {
 		log_error("cannot take the credentials of tid %d for IPC_SET, denying", job->tid);
 		return r;

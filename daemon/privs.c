@@ -99,6 +99,13 @@ static int verify(cap_t want)
 	return 0;
 }
 
+int privs_undumpable(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return negative_errno();
+	return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : -EPERM;
+}
+
 int privs_drop(void)
 {
 	cap_t want = wanted_state();
@@ -120,8 +127,11 @@ int privs_drop(void)
 	if (r >= 0)
 		r = verify(want);
 	cap_free(want);
+	/* Every credential change resets dumpability to fs.suid_dumpable: set it last. */
+	if (r >= 0)
+		r = privs_undumpable();
 	if (r < 0)
 		return log_error_errno(r, "dropping capabilities failed: %m");
-	log_debug("capabilities dropped to the kept set (privs.c)");
+	log_debug("capabilities dropped to the kept set (privs.c), not dumpable: verified");
 	return 0;
 }

@@ -9,3 +9,10 @@
  * or a negative errno (the daemon then refuses to start).
  */
 int privs_drop(void);
+
+/*
+ * Make the process non-dumpable (no core dumps, no ptrace without
+ * CAP_SYS_PTRACE) and check it. Needed again after any credential change:
+ * the kernel then resets dumpability to fs.suid_dumpable (commit_creds()).
+ */
+int privs_undumpable(void);
