@@ -273,13 +273,28 @@ static int check_caps(const struct server *s, uid_t uid, char *why, size_t why_s
 	return 0;
 }
 
-static struct service *service_new(const struct ucred *cred, int fd, const char *unit,
-				   const char *profile)
+static void slot_fill(struct state_slot *slot, const struct service *svc)
+{
+	slot->pid = svc->pid;
+	slot->uid = svc->uid;
+	slot->gid = svc->gid;
+	snprintf(slot->unit, sizeof(slot->unit), "%s", svc->unit);
+	snprintf(slot->profile, sizeof(slot->profile), "%s", svc->profile);
+	snprintf(slot->comm, sizeof(slot->comm), "%s", svc->comm);
+}
+
+static struct service *service_new(struct state *st, const struct ucred *cred, int fd,
+				   const char *unit, const char *profile)
 {
 	struct service *svc = calloc(1, sizeof(*svc));
 
 	if (!svc)
 		return NULL;
+	svc->slot = state_slot_new(st);
+	if (!svc->slot) {
+		free(svc);
+		return NULL;
+	}
 	svc->watch.kind = WATCH_LISTENER;
 	svc->fd = fd;
 	svc->pid = cred->pid;
@@ -288,6 +303,7 @@ static struct service *service_new(const struct ucred *cred, int fd, const char 
 	snprintf(svc->unit, sizeof(svc->unit), "%s", unit);
 	snprintf(svc->profile, sizeof(svc->profile), "%s", profile);
 	read_comm(cred->pid, svc->comm, sizeof(svc->comm));
+	slot_fill(svc->slot, svc);
 	return svc;
 }
 
@@ -307,17 +323,27 @@ static int enroll(struct server *s, int conn, const struct ucred *cred, struct r
 	profile = choose_profile(s, rc->req.profile, unit ?: "", why, sizeof(why));
 	if (!profile)
 		return refuse(s, conn, cred, -ENOENT, why), -ENOENT;
-	svc = service_new(cred, rc->fds[0], unit ?: "", profile->name);
+	svc = service_new(s->state, cred, rc->fds[0], unit ?: "", profile->name);
 	if (!svc || registry_add(&s->registry, svc) < 0) {
+		if (svc)
+			state_slot_release(s->state, svc->slot);
 		free(svc);
 		return refuse(s, conn, cred, -ENOMEM, "out of memory"), -ENOMEM;
 	}
 	rc->n_fds = 0; /* the service owns the listener now */
 	r = server_watch(s, svc->fd, &svc->watch);
 	if (r < 0) {
+		rc->n_fds = 1; /* closed by the caller, not twice */
+		svc->fd = -1;
+		state_slot_release(s->state, svc->slot);
 		registry_remove(&s->registry, svc);
 		return refuse(s, conn, cred, r, "cannot watch the listener"), r;
 	}
+	/* After the slot is filled: a restarted daemon must know whose listener this is. */
+	if (state_store_listener(svc->slot, svc->fd) < 0)
+		log_warning("cannot put the listener of pid %d in systemd's fd store: it will not "
+			    "survive a restart of msgguardd", svc->pid);
+	s->status_dirty = true;
 	log_info("registered pid %d (%s) uid %u%s%s with profile %s", svc->pid, svc->comm,
 		 svc->uid, svc->unit[0] ? " of " : "", svc->unit, svc->profile);
 	reply(conn, 0, svc->profile, "registered");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -24,15 +25,18 @@
 struct options {
 	const char *policy;
 	const char *socket;
+	const char *control;
 	const char *audit;
 };
 
 static void usage(FILE *f)
 {
-	fputs("Usage: msgguardd [--policy FILE] [--socket PATH] [--audit journal|stderr|jsonl:PATH]\n"
+	fputs("Usage: msgguardd [--policy FILE] [--socket PATH] [--control PATH]\n"
+	      "                 [--audit journal|stderr|jsonl:PATH] [--debug]\n"
 	      "Decide every msgctl(2) of services started under msgguard-shim.\n"
 	      "  --policy FILE  policy (default " DEFAULT_POLICY ")\n"
 	      "  --socket PATH  registration socket (default " DEFAULT_SOCKET ")\n"
+	      "  --control PATH control socket (default control.sock beside the socket)\n"
 	      "  --audit SINK   journal (default when journald runs), stderr, or jsonl:/path\n"
 	      "  --debug        log every event\n",
 	      f);
@@ -42,6 +46,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{"policy", required_argument, NULL, 'p'}, {"socket", required_argument, NULL, 's'},
+		{"control", required_argument, NULL, 'c'},
 		{"audit", required_argument, NULL, 'a'},  {"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},         {},
 	};
@@ -55,6 +60,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 's':
 			o->socket = optarg;
+			break;
+		case 'c':
+			o->control = optarg;
 			break;
 		case 'a':
 			o->audit = optarg;
@@ -126,9 +134,23 @@ static void audit_policy_loaded(struct server *s)
 		log_warning("audit: cannot record the policy load");
 }
 
+/* --control, else [daemon] control, else control.sock in the socket's folder. */
+static char *control_choice(const struct options *o, const struct policy *p, const char *sock)
+{
+	const char *slash = strrchr(sock, '/');
+	char *path;
+
+	if (o->control || p->daemon.control)
+		return strdup(o->control ?: p->daemon.control);
+	if (asprintf(&path, "%.*s/control.sock", (int)(slash ? slash - sock : 0), sock) < 0)
+		return NULL;
+	return path;
+}
+
 static int setup(struct server *s, const struct options *o)
 {
-	const char *audit;
+	_cleanup_free_ char *control = NULL;
+	const char *audit, *sock;
 	int r;
 
 	/* No core dumps and no ptrace by same-uid processes: we hold every listener. */
@@ -137,6 +159,10 @@ static int setup(struct server *s, const struct options *o)
 	r = load_policy(o->policy, &s->policy);
 	if (r < 0)
 		return r;
+	s->policy_path = strdup(o->policy);
+	s->policy_loaded_at = time(NULL);
+	if (!s->policy_path)
+		return -ENOMEM;
 	s->max_listeners = s->policy->daemon.max_listeners ?: DEFAULT_MAX_LISTENERS;
 	s->max_listeners_per_uid =
 		s->policy->daemon.max_listeners_per_uid ?: DEFAULT_MAX_LISTENERS_PER_UID;
@@ -147,13 +173,21 @@ static int setup(struct server *s, const struct options *o)
 	r = caller_ns_init();
 	if (r < 0)
 		return log_error_errno(r, "cannot open our IPC namespace: %m");
-	r = server_init(s, o->socket ?: s->policy->daemon.socket ?: DEFAULT_SOCKET);
+	sock = o->socket ?: s->policy->daemon.socket ?: DEFAULT_SOCKET;
+	control = control_choice(o, s->policy, sock);
+	if (!control)
+		return -ENOMEM;
+	r = server_init(s, sock, control);
+	if (r < 0)
+		return r;
+	r = server_restore(s);
 	if (r < 0)
 		return r;
 	/* Everything privileged to set up is done; nothing untrusted has been read yet. */
 	r = privs_drop();
 	if (r < 0)
 		return r;
+	server_recover_inflight(s);
 	audit_policy_loaded(s);
 	return 0;
 }
@@ -171,13 +205,14 @@ int main(int argc, char **argv)
 		log_info("ready, listening on %s, policy %s (%zu profiles, %zu rules)",
 			 s.socket_path ?: "the socket from systemd", s.policy->path,
 			 s.policy->n_profiles, s.policy->n_rules);
-		sd_notifyf(0, "READY=1\nSTATUS=Enforcing %s (%zu rules)", s.policy->path,
-			   s.policy->n_rules);
+		sd_notify(0, "READY=1");
+		server_status(&s, true);
 		r = server_run(&s);
-		sd_notify(0, "STOPPING=1");
+		sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
 	}
 	server_done(&s);
 	audit_close(s.audit);
 	policy_free(s.policy);
+	free(s.policy_path);
 	return r < 0 ? 1 : 0;
 }

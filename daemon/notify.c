@@ -319,11 +319,65 @@ static void audit_decision(struct server *s, const struct service *svc,
 		log_warning("audit: cannot record a decision about pid %d", o->caller.pid);
 }
 
+static void count_rule_denial(struct service *svc, const struct outcome *o)
+{
+	const char *rule = rule_label(o);
+	struct rule_count *rc;
+
+	for (size_t i = 0; i < svc->n_rule_denials; i++)
+		if (strcmp(svc->rule_denials[i].rule, rule) == 0 &&
+		    strcmp(svc->rule_denials[i].profile, svc->profile) == 0) {
+			svc->rule_denials[i].n++;
+			return;
+		}
+	rc = reallocarray(svc->rule_denials, svc->n_rule_denials + 1, sizeof(*rc));
+	if (!rc)
+		return;
+	svc->rule_denials = rc;
+	rc = &rc[svc->n_rule_denials++];
+	snprintf(rc->profile, sizeof(rc->profile), "%s", svc->profile);
+	snprintf(rc->rule, sizeof(rc->rule), "%s", rule);
+	rc->n = 1;
+}
+
+static void account(struct server *s, struct service *svc, const struct outcome *o)
+{
+	bool denied = !o->allow;
+
+	svc->calls++;
+	s->decisions++;
+	if (denied) {
+		svc->denials++;
+		s->denials++;
+		count_rule_denial(svc, o);
+		s->status_dirty = true;
+	}
+	svc->slot->calls = svc->calls;
+	svc->slot->denials = svc->denials;
+}
+
+/* Decide req (received now, or saved by the previous daemon), answer, then record. */
+static void process(struct server *s, struct service *svc, const struct seccomp_notif *req)
+{
+	struct outcome o = {0};
+	int r;
+
+	decide(s, svc, req, &o);
+	r = respond(svc->fd, s, req, &o);
+	svc->slot->inflight = 0;
+	if (r == -ENOENT) {
+		log_debug("pid %d went away before its answer (it will retry)", svc->pid);
+		return;
+	}
+	if (r < 0)
+		log_warning("answering pid %d: %s", svc->pid, strerror(-r));
+	account(s, svc, &o);
+	audit_decision(s, svc, req, &o);
+}
+
 static void handle_one(struct server *s, struct service *svc)
 {
 	struct seccomp_notif *req = s->req;
-	struct outcome o = {0};
-	int r;
 
 	/* The kernel rejects a RECV buffer that is not zeroed (EINVAL). */
 	memset(req, 0, s->req_size);
@@ -332,21 +386,33 @@ static void handle_one(struct server *s, struct service *svc)
 			log_warning("receiving a notification from pid %d: %m", svc->pid);
 		return;
 	}
-	decide(s, svc, req, &o);
-	r = respond(svc->fd, s, req, &o);
-	if (r == -ENOENT) {
-		log_debug("pid %d went away before its answer (it will retry)", svc->pid);
+	/*
+	 * A daemon killed before answering leaves this call blocked in the kernel;
+	 * the copy lets the next daemon (same listener, from the fd store) answer it.
+	 */
+	memcpy(svc->slot->notif, req, s->req_size < STATE_NOTIF_MAX ? s->req_size : STATE_NOTIF_MAX);
+	svc->slot->inflight = 1;
+	process(s, svc, req);
+}
+
+/*
+ * The previous daemon received this notification and died before answering:
+ * the caller is still blocked on it. If the kernel still knows the id, decide
+ * it now from the saved copy (everything else is read afresh and confirmed
+ * with ID_VALID as usual).
+ */
+void notify_recover(struct server *s, struct service *svc)
+{
+	struct seccomp_notif *req = s->req;
+
+	memset(req, 0, s->req_size);
+	memcpy(req, svc->slot->notif, s->req_size < STATE_NOTIF_MAX ? s->req_size : STATE_NOTIF_MAX);
+	if (notif_id_valid(svc->fd, req->id) < 0) {
+		svc->slot->inflight = 0;
 		return;
 	}
-	if (r < 0)
-		log_warning("answering pid %d: %s", svc->pid, strerror(-r));
-	svc->calls++;
-	s->decisions++;
-	if (!o.allow) {
-		svc->denials++;
-		s->denials++;
-	}
-	audit_decision(s, svc, req, &o);
+	log_info("answering a call of pid %d the previous msgguardd left pending", svc->pid);
+	process(s, svc, req);
 }
 
 void notify_unregister(struct server *s, struct service *svc, const char *why)
@@ -372,7 +438,10 @@ void notify_unregister(struct server *s, struct service *svc, const char *why)
 	if (audit_emit(s->audit, &r) < 0)
 		log_warning("audit: cannot record an unregistration");
 	server_unwatch(s, svc->fd);
+	state_unstore_listener(svc->slot);
+	state_slot_release(s->state, svc->slot);
 	registry_remove(&s->registry, svc);
+	s->status_dirty = true;
 }
 
 void notify_readable(struct server *s, struct service *svc, uint32_t events)

@@ -25,6 +25,7 @@ static void service_free(struct service *svc)
 {
 	if (svc->fd >= 0)
 		close(svc->fd);
+	free(svc->rule_denials);
 	free(svc);
 }
 

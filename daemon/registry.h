@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "protocol.h"
+#include "state.h"
 
 /* What an epoll event points at. */
 enum watch_kind {
@@ -13,6 +14,8 @@ enum watch_kind {
 	WATCH_SIGNAL,   /* signalfd */
 	WATCH_PENDING,  /* a connection whose registration has not arrived yet */
 	WATCH_LISTENER, /* a registered seccomp listener */
+	WATCH_CONTROL,  /* the control socket */
+	WATCH_CONTROL_CONN, /* a control connection waiting for its request */
 };
 
 struct watch {
@@ -29,6 +32,15 @@ struct service {
 	char unit[256];     /* systemd unit of the registering process, "" if none */
 	char profile[MG_PROFILE_NAME_MAX];
 	uint64_t calls, denials;
+	struct state_slot *slot; /* what survives a restart (state.c) */
+	struct rule_count *rule_denials; /* denials per rule, for status */
+	size_t n_rule_denials;
+};
+
+struct rule_count {
+	char profile[MG_PROFILE_NAME_MAX];
+	char rule[64];
+	uint64_t n;
 };
 
 struct registry {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,6 +26,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "state.h"
 #include "util.h"
 
 uint64_t now_ms(void)
@@ -83,7 +85,8 @@ static int remove_stale_socket(const struct sockaddr_un *sa)
 	return 0;
 }
 
-static int socket_bind(struct server *s, const char *path)
+/* Bind a SOCK_SEQPACKET socket at path (mode 0666); the caller owns *ret_fd. */
+static int socket_bind(const char *path, int *ret_fd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -1;
@@ -103,35 +106,79 @@ static int socket_bind(struct server *s, const char *path)
 		return log_error_errno(negative_errno(), "socket: %m");
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return log_error_errno(negative_errno(), "bind %s: %m", path);
-	/* Anyone may register; SO_PEERCRED and per-uid caps decide what they get. */
+	/* Anyone may connect; SO_PEERCRED and per-uid caps decide what they get. */
 	if (chmod(path, 0666) < 0 || listen(fd, 128) < 0)
 		return log_error_errno(negative_errno(), "listen on %s: %m", path);
-	s->socket_path = strdup(path);
-	if (!s->socket_path)
-		return -ENOMEM;
-	s->listen_fd = TAKE_FD(fd);
+	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 
-/* Under msgguardd.socket, systemd hands us the listening socket as fd 3. */
-static int socket_from_systemd(struct server *s)
-{
-	int n = sd_listen_fds(1);
+/* A stored listener waiting for server_restore(). */
+struct stored_fd {
+	int fd;
+	uint64_t serial;
+};
 
-	if (n <= 0)
-		return n;
-	if (n != 1)
-		return log_error_errno(-EINVAL, "expected one socket from systemd, got %d", n);
-	if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_SEQPACKET, 1, NULL, 0) <= 0)
-		return log_error_errno(-EINVAL, "the socket from systemd is not a listening "
-						"SOCK_SEQPACKET unix socket");
-	if (fcntl(SD_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC) < 0 ||
-	    fcntl(SD_LISTEN_FDS_START, F_SETFL, O_NONBLOCK) < 0)
+struct inherited {
+	int register_fd, control_fd, state_fd;
+	struct stored_fd *listeners;
+	size_t n_listeners;
+};
+
+static int take_listening_socket(int fd, const char *what)
+{
+	if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0)
+		return log_error_errno(-EINVAL, "the %s socket from systemd is not a listening "
+						"SOCK_SEQPACKET unix socket", what);
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
 		return negative_errno();
-	s->listen_fd = SD_LISTEN_FDS_START;
-	s->socket_activated = true;
-	return 1;
+	return fd;
 }
+
+static int classify_inherited(int fd, const char *name, struct inherited *in)
+{
+	uint64_t serial;
+
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return negative_errno();
+	if (strcmp(name, "register") == 0 || strcmp(name, "unknown") == 0 ||
+	    strcmp(name, "msgguardd.socket") == 0)
+		return in->register_fd = take_listening_socket(fd, "registration");
+	if (strcmp(name, "control") == 0)
+		return in->control_fd = take_listening_socket(fd, "control");
+	if (strcmp(name, "state") == 0)
+		return in->state_fd = fd;
+	if (state_parse_fdname(name, &serial) == 0) {
+		struct stored_fd *l = reallocarray(in->listeners, in->n_listeners + 1, sizeof(*l));
+
+		if (!l)
+			return -ENOMEM;
+		in->listeners = l;
+		l[in->n_listeners++] = (struct stored_fd){fd, serial};
+		return 0;
+	}
+	log_warning("unexpected fd '%s' from systemd, closing it", name);
+	close(fd);
+	return 0;
+}
+
+/*
+ * Under systemd: the sockets of msgguardd.socket (FileDescriptorName=register
+ * and control), and what the last daemon put in the fd store (state, l-N).
+ */
+static int fds_from_systemd(struct inherited *in)
+{
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(1, &names), r = 0;
+
+	for (int i = 0; i < n && r >= 0; i++)
+		r = classify_inherited(SD_LISTEN_FDS_START + i, names[i], in);
+	for (int i = 0; names && names[i]; i++)
+		free(names[i]);
+	free(names);
+	return n < 0 ? n : r;
+}
+static struct inherited inherited = {-1, -1, -1, NULL, 0};
 
 static int signals_init(struct server *s)
 {
@@ -163,13 +210,42 @@ static int notify_buffers_init(struct server *s)
 	return s->req && s->resp ? 0 : -ENOMEM;
 }
 
-int server_init(struct server *s, const char *socket_path)
+static int sockets_init(struct server *s, const char *socket_path, const char *control_path)
 {
 	int r;
 
-	s->listen_fd = s->signal_fd = -1;
+	if (inherited.register_fd >= 0) {
+		s->listen_fd = inherited.register_fd;
+		s->socket_activated = true;
+	} else {
+		r = socket_bind(socket_path, &s->listen_fd);
+		if (r < 0)
+			return r;
+		s->socket_path = strdup(socket_path);
+	}
+	if (inherited.control_fd >= 0) {
+		s->control_fd = inherited.control_fd;
+		s->control_activated = true;
+	} else if (control_path) {
+		r = socket_bind(control_path, &s->control_fd);
+		if (r < 0)
+			return r;
+		s->control_path = strdup(control_path);
+	}
+	r = server_watch(s, s->listen_fd, &s->socket_watch);
+	if (r >= 0 && s->control_fd >= 0)
+		r = server_watch(s, s->control_fd, &s->control_watch);
+	return r;
+}
+
+int server_init(struct server *s, const char *socket_path, const char *control_path)
+{
+	int r;
+
+	s->listen_fd = s->signal_fd = s->control_fd = -1;
 	s->socket_watch.kind = WATCH_SOCKET;
 	s->signal_watch.kind = WATCH_SIGNAL;
+	s->control_watch.kind = WATCH_CONTROL;
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epoll_fd < 0)
 		return negative_errno();
@@ -179,15 +255,112 @@ int server_init(struct server *s, const char *socket_path)
 	r = signals_init(s);
 	if (r < 0)
 		return log_error_errno(r, "signals: %m");
-	r = socket_from_systemd(s);
-	if (r == 0)
-		r = socket_bind(s, socket_path);
+	r = fds_from_systemd(&inherited);
+	if (r < 0)
+		return log_error_errno(r, "fds from systemd: %m");
+	r = state_open(inherited.state_fd, &s->state);
+	if (r < 0)
+		return log_error_errno(r, "state memfd: %m");
+	r = sockets_init(s, socket_path, control_path);
 	if (r < 0)
 		return r;
-	r = server_watch(s, s->listen_fd, &s->socket_watch);
-	if (r >= 0)
-		r = server_watch(s, s->signal_fd, &s->signal_watch);
-	return r;
+	if (sd_watchdog_enabled(0, &s->watchdog_usec) <= 0)
+		s->watchdog_usec = 0;
+	return server_watch(s, s->signal_fd, &s->signal_watch);
+}
+
+static bool stored_has(uint64_t serial, void *u)
+{
+	const struct inherited *in = u;
+
+	for (size_t i = 0; i < in->n_listeners; i++)
+		if (in->listeners[i].serial == serial && in->listeners[i].fd >= 0)
+			return true;
+	return false;
+}
+
+static int restore_one(struct server *s, struct stored_fd *l)
+{
+	struct state_slot *slot = state_slot_find(s->state, l->serial);
+	struct service *svc;
+
+	if (!slot) {
+		log_warning("stored listener l-%llu has no state, dropping it (its service now "
+			    "gets ENOSYS)", (unsigned long long)l->serial);
+		return -ENOENT;
+	}
+	svc = calloc(1, sizeof(*svc));
+	if (!svc)
+		return -ENOMEM;
+	svc->watch.kind = WATCH_LISTENER;
+	svc->fd = l->fd;
+	svc->pid = slot->pid;
+	svc->uid = slot->uid;
+	svc->gid = slot->gid;
+	snprintf(svc->unit, sizeof(svc->unit), "%s", slot->unit);
+	snprintf(svc->profile, sizeof(svc->profile), "%s", slot->profile);
+	snprintf(svc->comm, sizeof(svc->comm), "%s", slot->comm);
+	svc->calls = slot->calls;
+	svc->denials = slot->denials;
+	svc->slot = slot;
+	if (registry_add(&s->registry, svc) < 0) {
+		free(svc);
+		return -ENOMEM;
+	}
+	l->fd = -1; /* the service owns it now */
+	log_info("restored pid %d (%s)%s%s with profile %s", svc->pid, svc->comm,
+		 svc->unit[0] ? " of " : "", svc->unit, svc->profile);
+	return server_watch(s, svc->fd, &svc->watch);
+}
+
+int server_restore(struct server *s)
+{
+	size_t restored = 0;
+
+	for (size_t i = 0; i < inherited.n_listeners; i++) {
+		struct stored_fd *l = &inherited.listeners[i];
+
+		if (restore_one(s, l) >= 0) {
+			restored++;
+			continue;
+		}
+		if (l->fd >= 0) {
+			char msg[64];
+
+			snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=l-%llu",
+				 (unsigned long long)l->serial);
+			sd_notify(0, msg);
+			close(l->fd);
+			l->fd = -1;
+		}
+	}
+	state_release_orphans(s->state, stored_has, &inherited);
+	free(inherited.listeners);
+	inherited.listeners = NULL;
+	inherited.n_listeners = 0;
+	if (restored)
+		log_info("restored %zu listener(s) from systemd's fd store", restored);
+	return 0;
+}
+
+void server_recover_inflight(struct server *s)
+{
+	for (size_t i = 0; i < s->registry.n; i++)
+		if (s->registry.services[i]->slot->inflight)
+			notify_recover(s, s->registry.services[i]);
+}
+
+void server_status(struct server *s, bool force)
+{
+	uint64_t now = now_ms();
+
+	if (!force && (!s->status_dirty || now - s->last_status_ms < 1000))
+		return;
+	sd_notifyf(0, "STATUS=Enforcing %s (%zu rules); %zu services; %llu decisions, %llu denials",
+		   s->policy->path, s->policy->n_rules, s->registry.n,
+		   (unsigned long long)s->decisions, (unsigned long long)s->denials);
+	s->last_status_ms = now;
+	s->status_dirty = false;
 }
 
 static void signal_readable(struct server *s)
@@ -196,7 +369,7 @@ static void signal_readable(struct server *s)
 
 	while (read(s->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: policy reload is not implemented yet, ignoring");
+			server_reload(s, NULL);
 			continue;
 		}
 		log_info("signal %u: exiting", si.ssi_signo);
@@ -221,7 +394,46 @@ static void dispatch(struct server *s, const struct epoll_event *ev)
 	case WATCH_LISTENER:
 		notify_readable(s, (struct service *)w, ev->events);
 		break;
+	case WATCH_CONTROL:
+		control_accept(s);
+		break;
+	case WATCH_CONTROL_CONN:
+		control_readable(s, (struct pending *)w);
+		break;
 	}
+}
+
+static int min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/* The nearest of: a handshake deadline, a watchdog ping, a pending STATUS= update. */
+static int loop_timeout(const struct server *s, uint64_t now)
+{
+	int t = min_timeout(handshake_next_deadline(s, now), control_next_deadline(s, now));
+
+	if (s->watchdog_usec)
+		t = min_timeout(t, (int)(s->watchdog_usec / 2000));
+	if (s->status_dirty)
+		t = min_timeout(t, 1000);
+	return t;
+}
+
+/* After servicing events: a wedged loop never gets here, so the watchdog trips. */
+static void loop_housekeeping(struct server *s)
+{
+	uint64_t now = now_ms();
+
+	if (s->watchdog_usec && now - s->last_watchdog_ms >= s->watchdog_usec / 2000) {
+		sd_notify(0, "WATCHDOG=1");
+		s->last_watchdog_ms = now;
+	}
+	server_status(s, false);
 }
 
 int server_run(struct server *s)
@@ -229,7 +441,7 @@ int server_run(struct server *s)
 	struct epoll_event events[64];
 
 	while (!s->quit) {
-		int timeout = handshake_next_deadline(s, now_ms());
+		int timeout = loop_timeout(s, now_ms());
 		int n = epoll_wait(s->epoll_fd, events, (int)ELEMENTSOF(events), timeout);
 
 		if (n < 0) {
@@ -240,6 +452,8 @@ int server_run(struct server *s)
 		for (int i = 0; i < n; i++)
 			dispatch(s, &events[i]);
 		handshake_expire(s, now_ms());
+		control_expire(s, now_ms());
+		loop_housekeeping(s);
 	}
 	return 0;
 }
@@ -247,10 +461,17 @@ int server_run(struct server *s)
 void server_done(struct server *s)
 {
 	handshake_drop_all(s);
+	control_drop_all(s);
 	registry_clear(&s->registry);
-	if (s->socket_path && !s->socket_activated)
+	state_close(s->state);
+	if (s->socket_path)
 		unlink(s->socket_path);
+	if (s->control_path)
+		unlink(s->control_path);
 	free(s->socket_path);
+	free(s->control_path);
+	if (s->control_fd >= 0)
+		close(s->control_fd);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	if (s->signal_fd >= 0)

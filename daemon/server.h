@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <linux/seccomp.h>
 
 #include "audit.h"
@@ -27,10 +28,18 @@ struct server {
 	int epoll_fd;
 	int listen_fd;
 	int signal_fd;
-	struct watch socket_watch, signal_watch;
+	int control_fd;
+	struct watch socket_watch, signal_watch, control_watch;
 	char *socket_path;     /* unlinked at exit when we created it */
-	bool socket_activated;
+	char *control_path;    /* likewise */
+	bool socket_activated, control_activated;
+	struct state *state;
 	struct policy *policy;
+	char *policy_path;     /* as given: reloads read it again */
+	time_t policy_loaded_at;
+	struct pending *control_pending[PENDING_MAX];
+	uint64_t watchdog_usec, last_watchdog_ms, last_status_ms;
+	bool status_dirty;
 	struct audit *audit;
 	struct registry registry;
 	struct pending *pending[PENDING_MAX];
@@ -42,7 +51,12 @@ struct server {
 	bool quit;
 };
 
-int server_init(struct server *s, const char *socket_path);
+int server_init(struct server *s, const char *socket_path, const char *control_path);
+/* Re-arm the listeners systemd kept for us and answer what the last daemon left pending. */
+int server_restore(struct server *s);
+void server_recover_inflight(struct server *s);
+/* STATUS= for systemctl status; sent at most once a second unless forced. */
+void server_status(struct server *s, bool force);
 int server_run(struct server *s);
 void server_done(struct server *s);
 
@@ -57,7 +71,18 @@ void handshake_expire(struct server *s, uint64_t now_ms);
 int handshake_next_deadline(const struct server *s, uint64_t now_ms);
 void handshake_drop_all(struct server *s);
 
+/* control.c: the control socket. */
+void control_accept(struct server *s);
+void control_readable(struct server *s, struct pending *p);
+void control_expire(struct server *s, uint64_t now_ms);
+int control_next_deadline(const struct server *s, uint64_t now_ms);
+void control_drop_all(struct server *s);
+
+/* reload.c: replace the policy, whole or not at all. Errors go to errs (may be NULL). */
+int server_reload(struct server *s, struct policy_errors *errs);
+
 /* notify.c: a listener event. */
+void notify_recover(struct server *s, struct service *svc);
 void notify_readable(struct server *s, struct service *svc, uint32_t events);
 void notify_unregister(struct server *s, struct service *svc, const char *why);
 

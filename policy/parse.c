@@ -47,7 +47,14 @@ enum section_kind {
 	_SECTION_KIND_MAX,
 };
 
-enum { DAEMON_SOCKET, DAEMON_AUDIT, DAEMON_MAX_LISTENERS, DAEMON_MAX_PER_UID, _DAEMON_KEY_MAX };
+enum {
+	DAEMON_SOCKET,
+	DAEMON_CONTROL,
+	DAEMON_AUDIT,
+	DAEMON_MAX_LISTENERS,
+	DAEMON_MAX_PER_UID,
+	_DAEMON_KEY_MAX
+};
 enum { PROFILE_DEFAULT, PROFILE_ERRNO, PROFILE_MODE, PROFILE_UNITS, _PROFILE_KEY_MAX };
 enum {
 	RULE_PROFILE,
@@ -203,6 +210,7 @@ void policy_free(struct policy *p)
 	free(p->rules);
 	free(p->profiles);
 	free(p->daemon.socket);
+	free(p->daemon.control);
 	free(p->daemon.audit);
 	free(p->path);
 	free(p);
@@ -439,14 +447,24 @@ static int unit_token(struct parser *ps, const char *key, const char *tok, void 
 
 /* ---- [daemon] ---------------------------------------------------------------- */
 
-static int daemon_socket(struct parser *ps, const char *key, const char *value)
+static int socket_path(struct parser *ps, const char *key, const char *value, char **ret)
 {
 	if (value[0] != '/' || strpbrk(value, " \t"))
 		return value_error(ps, key, "'%s' is not an absolute path", value);
 	if (strlen(value) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
 		return value_error(ps, key, "path longer than a socket address allows");
-	ps->p->daemon.socket = strdup(value);
-	return ps->p->daemon.socket ? 0 : -ENOMEM;
+	*ret = strdup(value);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int daemon_socket(struct parser *ps, const char *key, const char *value)
+{
+	return socket_path(ps, key, value, &ps->p->daemon.socket);
+}
+
+static int daemon_control(struct parser *ps, const char *key, const char *value)
+{
+	return socket_path(ps, key, value, &ps->p->daemon.control);
 }
 
 static int daemon_audit(struct parser *ps, const char *key, const char *value)
@@ -484,6 +502,7 @@ static int daemon_max_per_uid(struct parser *ps, const char *key, const char *va
 
 static const struct key_def daemon_keys[_DAEMON_KEY_MAX] = {
     [DAEMON_SOCKET] = {"socket", daemon_socket},
+    [DAEMON_CONTROL] = {"control", daemon_control},
     [DAEMON_AUDIT] = {"audit", daemon_audit},
     [DAEMON_MAX_LISTENERS] = {"max_listeners", daemon_max_listeners},
     [DAEMON_MAX_PER_UID] = {"max_listeners_per_uid", daemon_max_per_uid},

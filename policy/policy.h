@@ -95,6 +95,7 @@ struct policy_profile {
 
 struct policy_daemon {
 	char *socket;             /* NULL = built-in default */
+	char *control;            /* NULL = control.sock beside the socket */
 	char *audit;              /* NULL = built-in default */
 	unsigned max_listeners;          /* 0 = built-in default */
 	unsigned max_listeners_per_uid;  /* 0 = built-in default */
