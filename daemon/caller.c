@@ -216,15 +216,29 @@ static void fill_queue(const struct msqid_ds *ds, struct queue_info *q)
 	q->mode = ds->msg_perm.mode & 0777;
 }
 
+/*
+ * MSG_STAT_ANY needs no permission (ipc/msg.c: only the LSM is asked), so the
+ * daemon needs no CAP_IPC_OWNER. It takes an index and returns the queue's
+ * full id; an id's index is its low IPCMNI_SHIFT bits (15, or 24 with the
+ * ipcmni_extend boot option), and the returned id must equal the id asked
+ * for, so a recycled index never matches.
+ */
 static void stat_queue(enum mg_lookup how, int msqid, struct queue_info *q)
 {
+	static const int shifts[] = {15, 24};
 	struct msqid_ds ds;
-	int r;
 
-	/* CAP_IPC_OWNER lets us read any queue; MSG_STAT_ANY needs nothing. */
-	r = msgctl(msqid, how == MG_LOOKUP_INDEX ? MSG_STAT_ANY : IPC_STAT, &ds);
-	if (r >= 0)
-		fill_queue(&ds, q);
+	if (how == MG_LOOKUP_INDEX) {
+		if (msgctl(msqid, MSG_STAT_ANY, &ds) >= 0)
+			fill_queue(&ds, q);
+		return;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(shifts); i++) {
+		if (msgctl(msqid & ((1 << shifts[i]) - 1), MSG_STAT_ANY, &ds) == msqid) {
+			fill_queue(&ds, q);
+			return;
+		}
+	}
 }
 
 /*

@@ -10,7 +10,6 @@
  *   CAP_SYS_PTRACE    ptrace-mode access to other users' processes: read
  *                     /proc/TID/{exe,ns/ipc,ns/user} and their IPC_SET
  *                     buffer (process_vm_readv).
- *   CAP_IPC_OWNER     IPC_STAT any queue (key, owner, mode) whatever its mode.
  *   CAP_SETUID,
  *   CAP_SETGID        the IPC_SET worker thread takes the caller's uids, gids
  *                     and groups, so the kernel's owner checks give the
@@ -18,7 +17,9 @@
  *   CAP_SYS_RESOURCE  granted to the IPC_SET worker only when the caller has
  *                     it (raising msg_qbytes above msgmnb).
  *
- * Everything else goes, from the bounding set too. Missing capabilities (a
+ * Queues are looked up with MSG_STAT_ANY, which needs no capability (caller.c),
+ * so not even CAP_IPC_OWNER is kept. Everything else goes, from the bounding
+ * set too. Missing capabilities (a
  * restricted CapabilityBoundingSet=, a container) are reported by name: the
  * feature needing one then fails closed (the call is denied).
  */
@@ -33,7 +34,7 @@
 #include "util.h"
 
 static const cap_value_t keep[] = {
-	CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_IPC_OWNER, CAP_SETUID, CAP_SETGID, CAP_SYS_RESOURCE,
+	CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID, CAP_SYS_RESOURCE,
 };
 
 static bool kept(cap_value_t c)
