@@ -18,11 +18,18 @@
  *     ipc (117) with (call & 0xffff) == MSGCTL  -> USER_NOTIF (any version bits)
  *     seccomp (354) with NEW_LISTENER in flags  -> ERRNO(EPERM)
  *   x32 (nr with bit 30) and every other arch   -> KILL_PROCESS
+ *   pidfd_getfd, process_vm_writev              -> ERRNO(EPERM)  (both ABIs)
+ *   ptrace(PTRACE_ATTACH | PTRACE_SEIZE, ...)   -> ERRNO(EPERM)  (both ABIs)
  *   everything else                             -> ALLOW
  * Denying NEW_LISTENER keeps the service from ever supervising itself: a newer
- * USER_NOTIF filter would take precedence over ours (linux/seccomp.h).
+ * USER_NOTIF filter would take precedence over ours (linux/seccomp.h). The
+ * pidfd_getfd/ptrace/process_vm_writev denials keep a service that holds
+ * CAP_SYS_PTRACE from taking the daemon's listener or rewriting its memory
+ * through those calls (README, threat model: /proc/PID/mem stays open to it).
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -34,53 +41,134 @@
 #include "filter.h"
 
 #define X32_SYSCALL_BIT 0x40000000
-#define X86_64_NR_MSGCTL 71
-#define X86_64_NR_SECCOMP 317
-#define I386_NR_IPC 117
-#define I386_NR_SECCOMP 354
-#define I386_NR_MSGCTL 402
 #define IPC_CALL_MSGCTL 14
+#define PTRACE_ATTACH_REQ 16
+#define PTRACE_SEIZE_REQ 0x4206
+
+/* Syscall numbers per ABI (arch/x86/entry/syscalls/syscall_{64,32}.tbl). */
+struct abi_nrs {
+	uint32_t msgctl, seccomp, ptrace, pidfd_getfd, process_vm_writev;
+};
+static const struct abi_nrs x86_64_nrs = {71, 317, 101, 438, 311};
+static const struct abi_nrs i386_nrs = {402, 354, 26, 438, 348};
+#define I386_NR_IPC 117
 
 /* Offset of the low 32 bits of args[i] (x86 is little-endian). */
 #define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
 
-#define LD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
-#define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
-#define JEQ(k, jt, jf) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (jt), (jf))
-#define JGE(k, jt, jf) BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), (jt), (jf))
-#define JSET(k, jt, jf) BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (k), (jt), (jf))
-#define AND(k) BPF_STMT(BPF_ALU | BPF_AND | BPF_K, (k))
-
 /*
- * Jump offsets are relative to the next instruction (target = pc + 1 + off);
- * each line names the instruction it lands on.
+ * A tiny assembler: jumps name labels and are resolved to the relative
+ * offsets classic BPF wants, so the program reads top to bottom.
  */
-static const struct sock_filter program[] = {
-	/* 0 */ LD(offsetof(struct seccomp_data, arch)),
-	/* 1 */ JEQ(AUDIT_ARCH_X86_64, 0, 5),                  /* 2 x86_64 | 7 other */
-	/* x86_64 */
-	/* 2 */ LD(offsetof(struct seccomp_data, nr)),
-	/* 3 */ JGE(X32_SYSCALL_BIT, 14, 0),                   /* 18 kill (x32) | 4 */
-	/* 4 */ JEQ(X86_64_NR_MSGCTL, 15, 0),                  /* 20 notify | 5 */
-	/* 5 */ JEQ(X86_64_NR_SECCOMP, 9, 0),                  /* 15 flags | 6 */
-	/* 6 */ RET(SECCOMP_RET_ALLOW),
-	/* i386, with the arch still in A */
-	/* 7 */ JEQ(AUDIT_ARCH_I386, 0, 10),                   /* 8 | 18 kill */
-	/* 8 */ LD(offsetof(struct seccomp_data, nr)),
-	/* 9 */ JEQ(I386_NR_MSGCTL, 10, 0),                    /* 20 notify | 10 */
-	/* 10 */ JEQ(I386_NR_SECCOMP, 4, 0),                   /* 15 flags | 11 */
-	/* 11 */ JEQ(I386_NR_IPC, 0, 5),                       /* 12 | 17 allow */
-	/* 12 */ LD(ARG_LO(0)),                                /* ipc call: version << 16 | call */
-	/* 13 */ AND(0xffff),
-	/* 14 */ JEQ(IPC_CALL_MSGCTL, 5, 2),                   /* 20 notify | 17 allow */
-	/* seccomp(op, flags, args): flags is an unsigned int, the low word of a1 */
-	/* 15 */ LD(ARG_LO(1)),
-	/* 16 */ JSET(SECCOMP_FILTER_FLAG_NEW_LISTENER, 2, 0), /* 19 eperm | 17 allow */
-	/* 17 */ RET(SECCOMP_RET_ALLOW),
-	/* 18 */ RET(SECCOMP_RET_KILL_PROCESS),
-	/* 19 */ RET(SECCOMP_RET_ERRNO | EPERM),
-	/* 20 */ RET(SECCOMP_RET_USER_NOTIF),
+enum label {
+	L_NONE = -1,
+	L_I386,
+	L_SECCOMP_FLAGS,
+	L_PTRACE_REQ,
+	L_ALLOW,
+	L_KILL,
+	L_EPERM,
+	L_NOTIFY,
+	_L_MAX,
 };
+
+#define PROG_MAX 64
+
+struct prog {
+	struct sock_filter insn[PROG_MAX];
+	int jt[PROG_MAX], jf[PROG_MAX]; /* label or L_NONE (fall through) */
+	int at[_L_MAX];                 /* where each label is */
+	unsigned n;
+	bool overflow;
+};
+
+static void emit(struct prog *p, uint16_t code, uint32_t k, int jt, int jf)
+{
+	if (p->n >= PROG_MAX) {
+		p->overflow = true;
+		return;
+	}
+	p->insn[p->n] = (struct sock_filter){.code = code, .k = k};
+	p->jt[p->n] = jt;
+	p->jf[p->n] = jf;
+	p->n++;
+}
+
+static void label(struct prog *p, enum label l)
+{
+	p->at[l] = (int)p->n;
+}
+
+#define LD(p, off) emit(p, BPF_LD | BPF_W | BPF_ABS, (off), L_NONE, L_NONE)
+#define RET(p, v) emit(p, BPF_RET | BPF_K, (v), L_NONE, L_NONE)
+#define AND(p, k) emit(p, BPF_ALU | BPF_AND | BPF_K, (k), L_NONE, L_NONE)
+#define JEQ(p, k, t, f) emit(p, BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
+#define JGE(p, k, t, f) emit(p, BPF_JMP | BPF_JGE | BPF_K, (k), (t), (f))
+#define JSET(p, k, t, f) emit(p, BPF_JMP | BPF_JSET | BPF_K, (k), (t), (f))
+
+/* Dispatch on nr (in A) for one ABI; msgctl notifies, the escape hatches fail. */
+static void emit_abi(struct prog *p, const struct abi_nrs *nr)
+{
+	JEQ(p, nr->msgctl, L_NOTIFY, L_NONE);
+	JEQ(p, nr->seccomp, L_SECCOMP_FLAGS, L_NONE);
+	JEQ(p, nr->ptrace, L_PTRACE_REQ, L_NONE);
+	JEQ(p, nr->pidfd_getfd, L_EPERM, L_NONE);
+	JEQ(p, nr->process_vm_writev, L_EPERM, L_NONE);
+}
+
+static void build(struct prog *p)
+{
+	LD(p, offsetof(struct seccomp_data, arch));
+	JEQ(p, AUDIT_ARCH_X86_64, L_NONE, L_I386);
+	/* x86_64; x32 shares the audit arch and sets bit 30 of nr */
+	LD(p, offsetof(struct seccomp_data, nr));
+	JGE(p, X32_SYSCALL_BIT, L_KILL, L_NONE);
+	emit_abi(p, &x86_64_nrs);
+	RET(p, SECCOMP_RET_ALLOW);
+	/* i386 (also int $0x80 from a 64-bit process); the arch is still in A */
+	label(p, L_I386);
+	JEQ(p, AUDIT_ARCH_I386, L_NONE, L_KILL);
+	LD(p, offsetof(struct seccomp_data, nr));
+	emit_abi(p, &i386_nrs);
+	JEQ(p, I386_NR_IPC, L_NONE, L_ALLOW);
+	/* ipc(call, ...): the kernel uses call & 0xffff whatever the version bits */
+	LD(p, ARG_LO(0));
+	AND(p, 0xffff);
+	JEQ(p, IPC_CALL_MSGCTL, L_NOTIFY, L_ALLOW);
+	/* seccomp(op, flags, args): flags is an unsigned int, the low word of a1 */
+	label(p, L_SECCOMP_FLAGS);
+	LD(p, ARG_LO(1));
+	JSET(p, SECCOMP_FILTER_FLAG_NEW_LISTENER, L_EPERM, L_ALLOW);
+	/* ptrace(request, ...): request is a long, but the kernel's values fit 32 bits */
+	label(p, L_PTRACE_REQ);
+	LD(p, ARG_LO(0));
+	JEQ(p, PTRACE_ATTACH_REQ, L_EPERM, L_NONE);
+	JEQ(p, PTRACE_SEIZE_REQ, L_EPERM, L_ALLOW);
+	label(p, L_ALLOW);
+	RET(p, SECCOMP_RET_ALLOW);
+	label(p, L_KILL);
+	RET(p, SECCOMP_RET_KILL_PROCESS);
+	label(p, L_EPERM);
+	RET(p, SECCOMP_RET_ERRNO | EPERM);
+	label(p, L_NOTIFY);
+	RET(p, SECCOMP_RET_USER_NOTIF);
+}
+
+/* Turn labels into forward offsets; -EINVAL if one does not fit (never, by construction). */
+static int resolve(struct prog *p)
+{
+	for (unsigned i = 0; i < p->n; i++) {
+		int t = p->jt[i], f = p->jf[i];
+		int ot = t == L_NONE ? 0 : p->at[t] - (int)i - 1;
+		int of = f == L_NONE ? 0 : p->at[f] - (int)i - 1;
+
+		if (ot < 0 || ot > 255 || of < 0 || of > 255)
+			return -EINVAL;
+		p->insn[i].jt = (uint8_t)ot;
+		p->insn[i].jf = (uint8_t)of;
+	}
+	return p->overflow ? -E2BIG : 0;
+}
 
 static int seccomp_install(const struct sock_fprog *prog)
 {
@@ -91,11 +179,15 @@ static int seccomp_install(const struct sock_fprog *prog)
 
 int filter_install(void)
 {
-	struct sock_fprog prog = {
-		.len = sizeof(program) / sizeof(program[0]),
-		.filter = (struct sock_filter *)program,
-	};
+	struct prog p = {0};
+	struct sock_fprog prog;
 	int fd;
+
+	build(&p);
+	fd = resolve(&p);
+	if (fd < 0)
+		return fd;
+	prog = (struct sock_fprog){.len = (unsigned short)p.n, .filter = p.insn};
 
 	/*
 	 * The kernel lets a process with CAP_SYS_ADMIN load a filter without
