@@ -19,6 +19,7 @@ packages=(
 	util-linux   # ipcmk, ipcs, ipcrm, unshare
 	perl         # IPC::Msg, a real client nobody on the team wrote
 	systemd      # systemd-analyze, systemd-journald, journalctl
+	groff-base   # tests/ctl-man.test checks the man pages
 )
 
 usage() {

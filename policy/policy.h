@@ -176,3 +176,18 @@ void policy_evaluate(const struct policy *p, const struct policy_profile *profil
 
 /* "name" of the deciding rule, or "(default)". */
 const char *policy_decision_rule_name(const struct policy_decision *d);
+
+/*
+ * Explanations (policy/explain.c), for msgguardctl explain and list-rules.
+ * Both write one line into buf (size > 0; a longer text is cut and ends in
+ * "...") and return buf.
+ *
+ * policy_rule_describe: the rule's keys, "cmd IPC_SET IPC_RMID; queue_owner caller".
+ * policy_rule_mismatch: every key of the rule the request does not match, in
+ * the evaluator's order ("cmd IPC_RMID not in IPC_STAT MSG_STAT; caller_uid 5
+ * not in 0 1000-1999"), or NULL when all of them match. It only explains:
+ * decisions come from policy_evaluate().
+ */
+const char *policy_rule_describe(const struct policy_rule *r, char *buf, size_t size);
+const char *policy_rule_mismatch(const struct policy_rule *r, const struct policy_request *req,
+				 char *buf, size_t size);
