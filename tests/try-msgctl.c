@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * try-msgctl: issue exactly one msgctl through a chosen entry point and ABI and
  * print what the kernel (or msgguard) answered as one line "ret=N errno=NAME".
@@ -6,10 +6,40 @@
  * Built twice from this file: 64-bit (tests/try-msgctl) and -m32
  * (tests/try-msgctl32). It makes no other msgctl than the tested one.
  *
- *   try-msgctl [options] MSQID CMD
- *   try-msgctl --nested-listener | --list-fds
+ *   try-msgctl [options] MSQID CMD     one call; prints "ret=N errno=NAME" (errno=0 when
+ *                                      ret >= 0), exit 0; usage errors exit 2
+ *   try-msgctl --nested-listener       try to install our own USER_NOTIF filter for msgctl
+ *                                      (SECCOMP_FILTER_FLAG_NEW_LISTENER), same output line;
+ *                                      --nested-flags HEX ORs more bits into the flags
+ *                                      register (64-bit build: upper bits too)
+ *   try-msgctl --list-fds              every open fd as "N TARGET"
  *
- * CMD is a name (IPC_RMID ... MSG_STAT_ANY) or a number (decimal or 0x hex).
+ * CMD is a name (IPC_RMID ... MSG_STAT_ANY) or a number (decimal or 0x hex); a negative
+ * MSQID or CMD needs "--" before it. Options:
+ *   --entry libc|msgctl|ipc   glibc msgctl() (default); the raw msgctl syscall (x86_64 71,
+ *                             i386 402); i386 ipc(117) with call = 14 | version << 16
+ *   --version N               ipc version bits (0..0xffff)
+ *   --ipc64                   OR IPC_64 (0x100) into cmd
+ *   --hi HEX, --qhi HEX       64-bit build: HEX << 32 in the cmd / msqid register
+ *   --int80                   64-bit build: the i386 syscall through int $0x80 (buffer
+ *                             below 4 GiB)
+ *   --x32                     64-bit build: the x32 msgctl (0x40000000 | 71)
+ *   --buf ok|null|bad         a zeroed 4 KiB buffer (default), NULL, or (void *)16
+ *   --set-mode OCTAL --set-uid N --set-gid N --set-qbytes N
+ *                             fill the buffer for IPC_SET in the layout of the path:
+ *                             glibc's struct msqid_ds; x86_64 msqid64_ds; i386 compat
+ *                             msqid64_ds (402, or ipc with IPC_64); i386 compat_msqid_ds
+ *                             with 16-bit fields (ipc without IPC_64)
+ *   --show                    after a successful stat or info command, append the fields
+ *                             read back through the same layout (key uid ... / msgmax ...)
+ *   --fork, --thread          make the call in a forked child / a second thread
+ *   --ipcns PATH              the calling thread first joins the IPC namespace PATH
+ *                             (setns; with --thread only the second thread moves)
+ *
+ * Note: i386 glibc converts the buffer itself (struct msqid_ds <-> msqid64_ds), so
+ * --entry libc with --buf bad faults in glibc on the 32-bit build; use a raw entry there.
+ * i386 glibc also refuses unknown commands with EINVAL without a system call.
+ *
  * Buffer layouts follow include/uapi/asm-generic/msgbuf.h, ipc/msg.c
  * (struct compat_msqid_ds, struct compat_msqid64_ds) of Linux 6.x.
  */
@@ -27,25 +57,27 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#define NR_I386_IPC 117
-#define NR_I386_MSGCTL 402
+#define NR_I386_IPC	 117
+#define NR_I386_MSGCTL	 402
 #define NR_X86_64_MSGCTL 71
-#define X32_SYSCALL_BIT 0x40000000
-#define IPC_CALL_MSGCTL 14
-#define CMD_IPC_64 0x100
-#define BUF_SIZE 4096
+#define X32_SYSCALL_BIT	 0x40000000
+#define IPC_CALL_MSGCTL	 14
+#define CMD_IPC_64	 0x100
+#define BUF_SIZE	 4096
 
 #if defined(__x86_64__) && !defined(__ILP32__)
-#define NATIVE_64 1
+#define NATIVE_64	  1
 #define AUDIT_ARCH_NATIVE AUDIT_ARCH_X86_64
 #else
-#define NATIVE_64 0
+#define NATIVE_64	  0
 #define AUDIT_ARCH_NATIVE AUDIT_ARCH_I386
 #endif
 
@@ -54,7 +86,7 @@ enum bufkind { BUF_OK, BUF_NULL, BUF_BAD };
 
 /* How the kernel will read and write the buffer for this path. */
 enum layout {
-	LAYOUT_LIBC,       /* glibc's struct msqid_ds; glibc converts */
+	LAYOUT_LIBC,	   /* glibc's struct msqid_ds; glibc converts */
 	LAYOUT_NATIVE64,   /* x86_64 struct msqid64_ds, 120 bytes */
 	LAYOUT_COMPAT64,   /* i386 struct msqid64_ds, 88 bytes */
 	LAYOUT_COMPAT_OLD, /* i386 struct compat_msqid_ds, 16-bit ids */
@@ -66,6 +98,8 @@ struct options {
 	unsigned version;
 	int ipc64, int80, x32, show, in_fork, in_thread;
 	uint32_t hi, qhi;
+	const char *ipcns;
+	uint64_t nested_flags;
 	int has_set[4]; /* mode, uid, gid, qbytes */
 	uint64_t set[4];
 	int msqid, cmd;
@@ -81,20 +115,18 @@ static const struct {
 	const char *name;
 	int value;
 } cmd_names[] = {
-	{"IPC_RMID", IPC_RMID}, {"IPC_SET", IPC_SET},   {"IPC_STAT", IPC_STAT},
-	{"IPC_INFO", IPC_INFO}, {"MSG_STAT", MSG_STAT}, {"MSG_INFO", MSG_INFO},
-	{"MSG_STAT_ANY", 13},
+    {"IPC_RMID", IPC_RMID}, {"IPC_SET", IPC_SET},   {"IPC_STAT", IPC_STAT}, {"IPC_INFO", IPC_INFO},
+    {"MSG_STAT", MSG_STAT}, {"MSG_INFO", MSG_INFO}, {"MSG_STAT_ANY", 13},
 };
 
 static __attribute__((noreturn)) void usage(const char *why)
 {
 	fprintf(stderr, "try-msgctl: %s\n", why);
-	fprintf(stderr,
-		"usage: try-msgctl [--entry libc|msgctl|ipc] [--version N] [--ipc64]\n"
-		"         [--hi HEX] [--qhi HEX] [--int80] [--x32] [--buf ok|null|bad]\n"
-		"         [--set-mode OCTAL --set-uid N --set-gid N --set-qbytes N]\n"
-		"         [--show] [--fork|--thread] MSQID CMD\n"
-		"       try-msgctl --nested-listener | --list-fds\n");
+	fprintf(stderr, "usage: try-msgctl [--entry libc|msgctl|ipc] [--version N] [--ipc64]\n"
+			"         [--hi HEX] [--qhi HEX] [--int80] [--x32] [--buf ok|null|bad]\n"
+			"         [--set-mode OCTAL --set-uid N --set-gid N --set-qbytes N]\n"
+			"         [--show] [--fork|--thread] [--ipcns PATH] MSQID CMD\n"
+			"       try-msgctl --nested-listener [--nested-flags HEX] | --list-fds\n");
 	exit(2);
 }
 
@@ -185,9 +217,9 @@ struct fields {
 };
 
 static const struct fields layout_fields[] = {
-	[LAYOUT_NATIVE64] = {0, 4, 8, 12, 16, 20, 88, 80, 4, 4, 8},
-	[LAYOUT_COMPAT64] = {0, 4, 8, 12, 16, 20, 68, 64, 4, 2, 4},
-	[LAYOUT_COMPAT_OLD] = {0, 4, 6, 8, 10, 12, 48, 46, 2, 2, 2},
+    [LAYOUT_NATIVE64] = {0, 4, 8, 12, 16, 20, 88, 80, 4, 4, 8},
+    [LAYOUT_COMPAT64] = {0, 4, 8, 12, 16, 20, 68, 64, 4, 2, 4},
+    [LAYOUT_COMPAT_OLD] = {0, 4, 6, 8, 10, 12, 48, 46, 2, 2, 2},
 };
 
 static void fill_set_buffer(const struct options *o, unsigned char *b)
@@ -323,12 +355,26 @@ static void *buffer_alloc(const struct options *o)
 	return b;
 }
 
+/* Move the calling thread (only) into another IPC namespace. */
+static void join_ipcns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || setns(fd, CLONE_NEWIPC) < 0) {
+		fprintf(stderr, "try-msgctl: setns %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	close(fd);
+}
+
 static void run_call(const struct options *o)
 {
 	unsigned char *mem = buffer_alloc(o);
 	void *buf = o->buf == BUF_OK ? mem : o->buf == BUF_NULL ? NULL : (void *)16;
 	struct result r;
 
+	if (o->ipcns)
+		join_ipcns(o->ipcns);
 	if (o->has_set[0])
 		fill_set_buffer(o, mem);
 	errno = 0;
@@ -381,17 +427,17 @@ static int run_in_child(const struct options *o)
 /* ---- the other modes ----------------------------------------------------- */
 
 /* Try to become a supervisor of our own msgctl calls: must fail under msgguard. */
-static int nested_listener(void)
+static int nested_listener(uint64_t extra_flags)
 {
 	struct sock_filter insns[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_NATIVE, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_64 ? NR_X86_64_MSGCTL : NR_I386_MSGCTL,
-			 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_NATIVE, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_64 ? NR_X86_64_MSGCTL : NR_I386_MSGCTL, 0,
+		     1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {.len = sizeof(insns) / sizeof(insns[0]), .filter = insns};
 	char tmp[16];
@@ -401,8 +447,8 @@ static int nested_listener(void)
 		return 2;
 	}
 	errno = 0;
-	long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-			   &prog);
+	long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			   (unsigned long)(SECCOMP_FILTER_FLAG_NEW_LISTENER | extra_flags), &prog);
 	printf("ret=%ld errno=%s\n", ret, errno_name(ret < 0 ? errno : 0, tmp, sizeof(tmp)));
 	return 0;
 }
@@ -437,30 +483,48 @@ static int list_fds(void)
 /* ---- options -------------------------------------------------------------- */
 
 enum {
-	OPT_ENTRY = 256, OPT_VERSION, OPT_IPC64, OPT_HI, OPT_QHI, OPT_INT80, OPT_X32, OPT_BUF,
-	OPT_SET_MODE, OPT_SET_UID, OPT_SET_GID, OPT_SET_QBYTES, OPT_SHOW, OPT_FORK, OPT_THREAD,
-	OPT_NESTED, OPT_LIST_FDS,
+	OPT_ENTRY = 256,
+	OPT_VERSION,
+	OPT_IPC64,
+	OPT_HI,
+	OPT_QHI,
+	OPT_INT80,
+	OPT_X32,
+	OPT_BUF,
+	OPT_SET_MODE,
+	OPT_SET_UID,
+	OPT_SET_GID,
+	OPT_SET_QBYTES,
+	OPT_SHOW,
+	OPT_FORK,
+	OPT_THREAD,
+	OPT_NESTED,
+	OPT_LIST_FDS,
+	OPT_IPCNS,
+	OPT_NESTED_FLAGS,
 };
 
 static const struct option longopts[] = {
-	{"entry", required_argument, NULL, OPT_ENTRY},
-	{"version", required_argument, NULL, OPT_VERSION},
-	{"ipc64", no_argument, NULL, OPT_IPC64},
-	{"hi", required_argument, NULL, OPT_HI},
-	{"qhi", required_argument, NULL, OPT_QHI},
-	{"int80", no_argument, NULL, OPT_INT80},
-	{"x32", no_argument, NULL, OPT_X32},
-	{"buf", required_argument, NULL, OPT_BUF},
-	{"set-mode", required_argument, NULL, OPT_SET_MODE},
-	{"set-uid", required_argument, NULL, OPT_SET_UID},
-	{"set-gid", required_argument, NULL, OPT_SET_GID},
-	{"set-qbytes", required_argument, NULL, OPT_SET_QBYTES},
-	{"show", no_argument, NULL, OPT_SHOW},
-	{"fork", no_argument, NULL, OPT_FORK},
-	{"thread", no_argument, NULL, OPT_THREAD},
-	{"nested-listener", no_argument, NULL, OPT_NESTED},
-	{"list-fds", no_argument, NULL, OPT_LIST_FDS},
-	{},
+    {"entry", required_argument, NULL, OPT_ENTRY},
+    {"version", required_argument, NULL, OPT_VERSION},
+    {"ipc64", no_argument, NULL, OPT_IPC64},
+    {"hi", required_argument, NULL, OPT_HI},
+    {"qhi", required_argument, NULL, OPT_QHI},
+    {"int80", no_argument, NULL, OPT_INT80},
+    {"x32", no_argument, NULL, OPT_X32},
+    {"buf", required_argument, NULL, OPT_BUF},
+    {"set-mode", required_argument, NULL, OPT_SET_MODE},
+    {"set-uid", required_argument, NULL, OPT_SET_UID},
+    {"set-gid", required_argument, NULL, OPT_SET_GID},
+    {"set-qbytes", required_argument, NULL, OPT_SET_QBYTES},
+    {"show", no_argument, NULL, OPT_SHOW},
+    {"fork", no_argument, NULL, OPT_FORK},
+    {"thread", no_argument, NULL, OPT_THREAD},
+    {"nested-listener", no_argument, NULL, OPT_NESTED},
+    {"list-fds", no_argument, NULL, OPT_LIST_FDS},
+    {"ipcns", required_argument, NULL, OPT_IPCNS},
+    {"nested-flags", required_argument, NULL, OPT_NESTED_FLAGS},
+    {},
 };
 
 static void parse_entry(const char *s, struct options *o)
@@ -506,28 +570,65 @@ static void parse_set(int which, const char *s, struct options *o)
 static int parse_one(int c, const char *arg, struct options *o, int *mode)
 {
 	switch (c) {
-	case OPT_ENTRY: parse_entry(arg, o); break;
+	case OPT_ENTRY:
+		parse_entry(arg, o);
+		break;
 	case OPT_VERSION:
 		o->version = (unsigned)parse_num(arg, 10, "bad --version");
 		if (o->version > 0xffff)
 			usage("--version must be <= 0xffff");
 		break;
-	case OPT_IPC64: o->ipc64 = 1; break;
-	case OPT_HI: o->hi = (uint32_t)parse_num(arg, 16, "bad --hi"); break;
-	case OPT_QHI: o->qhi = (uint32_t)parse_num(arg, 16, "bad --qhi"); break;
-	case OPT_INT80: o->int80 = 1; break;
-	case OPT_X32: o->x32 = 1; break;
-	case OPT_BUF: parse_buf(arg, o); break;
-	case OPT_SET_MODE: parse_set(0, arg, o); break;
-	case OPT_SET_UID: parse_set(1, arg, o); break;
-	case OPT_SET_GID: parse_set(2, arg, o); break;
-	case OPT_SET_QBYTES: parse_set(3, arg, o); break;
-	case OPT_SHOW: o->show = 1; break;
-	case OPT_FORK: o->in_fork = 1; break;
-	case OPT_THREAD: o->in_thread = 1; break;
+	case OPT_IPC64:
+		o->ipc64 = 1;
+		break;
+	case OPT_HI:
+		o->hi = (uint32_t)parse_num(arg, 16, "bad --hi");
+		break;
+	case OPT_QHI:
+		o->qhi = (uint32_t)parse_num(arg, 16, "bad --qhi");
+		break;
+	case OPT_INT80:
+		o->int80 = 1;
+		break;
+	case OPT_X32:
+		o->x32 = 1;
+		break;
+	case OPT_BUF:
+		parse_buf(arg, o);
+		break;
+	case OPT_SET_MODE:
+		parse_set(0, arg, o);
+		break;
+	case OPT_SET_UID:
+		parse_set(1, arg, o);
+		break;
+	case OPT_SET_GID:
+		parse_set(2, arg, o);
+		break;
+	case OPT_SET_QBYTES:
+		parse_set(3, arg, o);
+		break;
+	case OPT_SHOW:
+		o->show = 1;
+		break;
+	case OPT_FORK:
+		o->in_fork = 1;
+		break;
+	case OPT_THREAD:
+		o->in_thread = 1;
+		break;
+	case OPT_IPCNS:
+		o->ipcns = arg;
+		break;
+	case OPT_NESTED_FLAGS:
+		o->nested_flags = parse_num(arg, 16, "bad --nested-flags");
+		break;
 	case OPT_NESTED:
-	case OPT_LIST_FDS: *mode = c; return 1;
-	default: usage("unknown option");
+	case OPT_LIST_FDS:
+		*mode = c;
+		return 1;
+	default:
+		usage("unknown option");
 	}
 	return 0;
 }
@@ -562,8 +663,13 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
 		if (parse_one(c, optarg, &o, &mode))
 			break;
-	if (mode == OPT_NESTED)
-		return nested_listener();
+	if (mode == OPT_NESTED) {
+		/* options after --nested-listener */
+		while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
+			if (parse_one(c, optarg, &o, &mode))
+				break;
+		return nested_listener(o.nested_flags);
+	}
 	if (mode == OPT_LIST_FDS)
 		return list_fds();
 	if (argc - optind != 2)
