@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "caller.h"
 #include "ids.h"
@@ -392,6 +393,11 @@ static void handle_one(struct server *s, struct service *svc)
 	 */
 	memcpy(svc->slot->notif, req, s->req_size < STATE_NOTIF_MAX ? s->req_size : STATE_NOTIF_MAX);
 	svc->slot->inflight = 1;
+#ifdef MSGGUARD_TEST_CRASH_AFTER_RECV
+	/* tests/msgguardd-crashtest only: die between RECV and SEND on a marked call. */
+	if ((int)(uint32_t)req->data.args[0] == 424242 || (int)(uint32_t)req->data.args[1] == 424242)
+		_exit(99);
+#endif
 	process(s, svc, req);
 }
 
