@@ -331,6 +331,7 @@ static int enroll(struct server *s, int conn, const struct ucred *cred, struct r
 		return refuse(s, conn, cred, -ENOMEM, "out of memory"), -ENOMEM;
 	}
 	rc->n_fds = 0; /* the service owns the listener now */
+	server_listener_tune(svc->fd);
 	r = server_watch(s, svc->fd, &svc->watch);
 	if (r < 0) {
 		rc->n_fds = 1; /* closed by the caller, not twice */

@@ -37,6 +37,33 @@ uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Linux 6.6; not in Debian 12's headers (notes/02). The flag goes by value. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+/*
+ * Ask the kernel to switch straight to us when a call arrives (and back to the
+ * caller when we answer): the difference between ~5 us and ~50 us per call
+ * when caller and daemon sit on different CPUs (notes/02). Older kernels say
+ * EINVAL or ENOTTY: fine, the default wake-ups still work.
+ */
+void server_listener_tune(int fd)
+{
+	static bool unsupported;
+
+	if (unsupported)
+		return;
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0) {
+		unsupported = true;
+		log_info("synchronous wake-up of listeners not supported by this kernel (%m), "
+			 "using the default");
+	}
+}
+
 int server_watch(struct server *s, int fd, struct watch *w)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
@@ -308,6 +335,7 @@ static int restore_one(struct server *s, struct stored_fd *l)
 		return -ENOMEM;
 	}
 	l->fd = -1; /* the service owns it now */
+	server_listener_tune(svc->fd);
 	log_info("restored pid %d (%s)%s%s with profile %s", svc->pid, svc->comm,
 		 svc->unit[0] ? " of " : "", svc->unit, svc->profile);
 	return server_watch(s, svc->fd, &svc->watch);

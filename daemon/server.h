@@ -60,6 +60,9 @@ void server_status(struct server *s, bool force);
 int server_run(struct server *s);
 void server_done(struct server *s);
 
+/* Per-listener kernel settings (synchronous wake-up where the kernel has it). */
+void server_listener_tune(int fd);
+
 /* Epoll bookkeeping shared by the handlers. */
 int server_watch(struct server *s, int fd, struct watch *w);
 void server_unwatch(struct server *s, int fd);
