@@ -309,6 +309,9 @@ static void audit_decision(struct server *s, const struct service *svc,
 	audit_add(&r, "MSGGUARD_ENFORCED", "%s", would ? "no" : "yes");
 	audit_add(&r, "MSGGUARD_PROFILE", "%s", svc->profile);
 	audit_add(&r, "MSGGUARD_RULE", "%s", rule_label(o));
+	/* journald may not resolve OBJECT_PID of a caller that already exited. */
+	if (svc->unit[0])
+		audit_add(&r, "MSGGUARD_UNIT", "%s", svc->unit);
 	if (o->classify_error < 0)
 		audit_add(&r, "MSGGUARD_SYSCALL_NR", "%d", req->data.nr);
 	else
@@ -347,6 +350,7 @@ static void account(struct server *s, struct service *svc, const struct outcome 
 
 	svc->calls++;
 	s->decisions++;
+	s->status_dirty = true;
 	if (denied) {
 		svc->denials++;
 		s->denials++;

@@ -45,6 +45,17 @@ static bool kept(cap_value_t c)
 	return false;
 }
 
+static bool has_effective(cap_value_t c)
+{
+	cap_t now = cap_get_proc();
+	cap_flag_value_t v = CAP_CLEAR;
+
+	if (now)
+		cap_get_flag(now, c, CAP_EFFECTIVE, &v);
+	cap_free(now);
+	return v == CAP_SET;
+}
+
 /* The capabilities of keep[] that we hold now; warn about the others. */
 static cap_t wanted_state(void)
 {
@@ -70,14 +81,41 @@ static cap_t wanted_state(void)
 	return want;
 }
 
+/*
+ * Needs CAP_SETPCAP only for capabilities still in the bounding set: under
+ * systemd, CapabilityBoundingSet= has already removed them and the unit does
+ * not grant CAP_SETPCAP.
+ */
 static int drop_bounding(void)
 {
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP || cap_valid(c); c++) {
-		if (kept(c) || !CAP_IS_SUPPORTED(c))
+		if (kept(c) || !CAP_IS_SUPPORTED(c) || cap_get_bound(c) <= 0)
 			continue;
 		if (cap_drop_bound(c) < 0 && errno != EINVAL)
 			return negative_errno();
 	}
+	return 0;
+}
+
+/*
+ * Defence in depth (we never exec): uid 0 gains nothing through exec. Setting
+ * securebits needs CAP_SETPCAP, which the systemd unit does not grant; there
+ * the bounding set already caps what an exec could gain at the kept set, so
+ * doing without is no loss.
+ */
+static int lock_noroot(void)
+{
+	const int want = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED;
+	int now = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+
+	if (now >= 0 && (now & want) == want)
+		return 0;
+	if (!CAP_IS_SUPPORTED(CAP_SETPCAP) || !has_effective(CAP_SETPCAP)) {
+		log_debug("no CAP_SETPCAP: leaving securebits alone (bounding set is enough)");
+		return 0;
+	}
+	if (now < 0 || prctl(PR_SET_SECUREBITS, now | want, 0, 0, 0) < 0)
+		return negative_errno();
 	return 0;
 }
 
@@ -119,8 +157,8 @@ int privs_drop(void)
 	if (r >= 0 && cap_reset_ambient() < 0)
 		r = negative_errno();
 	/* uid 0 must not regain full capabilities through exec (we never exec anyway). */
-	if (r >= 0 && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
-		r = negative_errno();
+	if (r >= 0)
+		r = lock_noroot();
 	if (r >= 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		r = negative_errno();
 	if (r >= 0 && cap_set_proc(want) < 0)

@@ -6,6 +6,7 @@
  * profile by name and are judged by the new rules from their next call.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -63,12 +64,16 @@ int server_reload(struct server *s, struct policy_errors *errs)
 		for (size_t i = 0; i < e->n; i++)
 			log_error("%s", e->lines[i]);
 		log_error("policy %s rejected, still enforcing the previous one", s->policy_path);
+		free(s->reload_error);
+		s->reload_error = strdup(e->n ? e->lines[0] : strerror(-r));
 		sd_notifyf(0, "READY=1\nSTATUS=Reload failed: %s; still enforcing the previous policy",
 			   e->n ? e->lines[0] : strerror(-r));
 	} else {
 		warn_daemon_settings(s, p);
 		policy_free(s->policy);
 		s->policy = p;
+		free(s->reload_error);
+		s->reload_error = NULL;
 		s->policy_loaded_at = time(NULL);
 		/* New caps apply to new registrations; existing ones are kept. */
 		if (p->daemon.max_listeners)

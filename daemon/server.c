@@ -296,12 +296,13 @@ int server_init(struct server *s, const char *socket_path, const char *control_p
 	return server_watch(s, s->signal_fd, &s->signal_watch);
 }
 
-static bool stored_has(uint64_t serial, void *u)
+/* A slot is still needed when a restored service uses it. */
+static bool slot_restored(uint64_t serial, void *u)
 {
-	const struct inherited *in = u;
+	const struct server *s = u;
 
-	for (size_t i = 0; i < in->n_listeners; i++)
-		if (in->listeners[i].serial == serial && in->listeners[i].fd >= 0)
+	for (size_t i = 0; i < s->registry.n; i++)
+		if (s->registry.services[i]->slot->serial == serial)
 			return true;
 	return false;
 }
@@ -362,7 +363,7 @@ int server_restore(struct server *s)
 			l->fd = -1;
 		}
 	}
-	state_release_orphans(s->state, stored_has, &inherited);
+	state_release_orphans(s->state, slot_restored, s);
 	free(inherited.listeners);
 	inherited.listeners = NULL;
 	inherited.n_listeners = 0;
@@ -384,9 +385,15 @@ void server_status(struct server *s, bool force)
 
 	if (!force && (!s->status_dirty || now - s->last_status_ms < 1000))
 		return;
-	sd_notifyf(0, "STATUS=Enforcing %s (%zu rules); %zu services; %llu decisions, %llu denials",
-		   s->policy->path, s->policy->n_rules, s->registry.n,
-		   (unsigned long long)s->decisions, (unsigned long long)s->denials);
+	if (s->reload_error)
+		sd_notifyf(0, "STATUS=Reload failed: %s; still enforcing the previous policy "
+			   "(%zu rules); %zu services; %llu denials",
+			   s->reload_error, s->policy->n_rules, s->registry.n,
+			   (unsigned long long)s->denials);
+	else
+		sd_notifyf(0, "STATUS=Enforcing %s (%zu rules); %zu services; %llu decisions, "
+			   "%llu denials", s->policy->path, s->policy->n_rules, s->registry.n,
+			   (unsigned long long)s->decisions, (unsigned long long)s->denials);
 	s->last_status_ms = now;
 	s->status_dirty = false;
 }
@@ -508,4 +515,5 @@ void server_done(struct server *s)
 		close(s->epoll_fd);
 	free(s->req);
 	free(s->resp);
+	free(s->reload_error);
 }

@@ -37,6 +37,7 @@ struct server {
 	struct policy *policy;
 	char *policy_path;     /* as given: reloads read it again */
 	time_t policy_loaded_at;
+	char *reload_error;    /* first error of the last reload, if it failed */
 	struct pending *control_pending[PENDING_MAX];
 	uint64_t watchdog_usec, last_watchdog_ms, last_status_ms;
 	bool status_dirty;
