@@ -71,7 +71,33 @@ enum job_state {
 	JOB_DONE,
 };
 
+struct ipcset_quota {
+	_Atomic unsigned outstanding; /* workers still reading the caller's buffer */
+	_Atomic unsigned refs;
+};
+
+struct ipcset_quota *ipcset_quota_new(void)
+{
+	struct ipcset_quota *q = calloc(1, sizeof(*q));
+
+	if (q)
+		q->refs = 1;
+	return q;
+}
+
+void ipcset_quota_unref(struct ipcset_quota *q)
+{
+	if (q && --q->refs == 0)
+		free(q);
+}
+
+unsigned ipcset_quota_outstanding(const struct ipcset_quota *q)
+{
+	return q ? q->outstanding : 0;
+}
+
 struct ipcset_job {
+	struct ipcset_quota *quota;
 	pid_t tid;
 	struct mg_call call;
 	int ns_fd;
@@ -143,6 +169,7 @@ static void job_unref_locked(struct ipcset_job *job)
 		return;
 	if (job->ns_fd >= 0)
 		close(job->ns_fd);
+	ipcset_quota_unref(job->quota);
 	pthread_mutex_destroy(&job->lock);
 	pthread_cond_destroy(&job->cond);
 	free(job);
@@ -258,6 +285,7 @@ static void *worker(void *arg)
 	struct ipcset_job *job = arg;
 	int r = read_values(job);
 
+	job->quota->outstanding--; /* only a hanging read counts against the service */
 	pthread_mutex_lock(&job->lock);
 	job->read_error = r;
 	if (job->state == JOB_READING) /* not given up on by the event loop */
@@ -277,7 +305,8 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int ipcset_begin(pid_t tid, const struct mg_call *call, int ns_fd, struct ipcset_job **ret)
+int ipcset_begin(pid_t tid, const struct mg_call *call, int ns_fd, struct ipcset_quota *quota,
+		 struct ipcset_job **ret)
 {
 	struct ipcset_job *job;
 	pthread_attr_t attr;
@@ -292,6 +321,8 @@ int ipcset_begin(pid_t tid, const struct mg_call *call, int ns_fd, struct ipcset
 	job->tid = tid;
 	job->call = *call;
 	job->refs = 2;
+	job->quota = quota;
+	quota->refs++;
 	job->ns_fd = fcntl(ns_fd, F_DUPFD_CLOEXEC, 3);
 	pthread_mutex_init(&job->lock, NULL);
 	pthread_cond_init(&job->cond, NULL);
@@ -301,10 +332,13 @@ int ipcset_begin(pid_t tid, const struct mg_call *call, int ns_fd, struct ipcset
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	quota->outstanding++;
 	r = -pthread_create(&thread, &attr, worker, job);
 	pthread_attr_destroy(&attr);
-	if (r < 0)
+	if (r < 0) {
+		quota->outstanding--;
 		goto fail;
+	}
 	*ret = job;
 	return 0;
 fail:

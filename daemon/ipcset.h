@@ -26,11 +26,22 @@ uint64_t ipcset_qbytes_landed(uint64_t raw);
 struct ipcset_job;
 
 /*
+ * Workers of one service still reading its buffer (a read can hang on
+ * userfaultfd or FUSE memory until the service dies). Shared between the
+ * service and its jobs; freed by whichever lets go last.
+ */
+struct ipcset_quota;
+struct ipcset_quota *ipcset_quota_new(void);
+void ipcset_quota_unref(struct ipcset_quota *q);
+unsigned ipcset_quota_outstanding(const struct ipcset_quota *q);
+
+/*
  * Start reading the IPC_SET buffer of call in thread tid's memory, on a
  * worker thread (the read can block on userfaultfd/FUSE memory: the event
  * loop must not). ns_fd (the caller's IPC namespace) is duplicated.
  */
-int ipcset_begin(pid_t tid, const struct mg_call *call, int ns_fd, struct ipcset_job **ret);
+int ipcset_begin(pid_t tid, const struct mg_call *call, int ns_fd, struct ipcset_quota *quota,
+		 struct ipcset_job **ret);
 
 /*
  * Wait up to timeout_ms for the read. Returns 0 and fills *ret, -EFAULT when

@@ -46,7 +46,17 @@ struct outcome {
 	int result;
 };
 
+/*
+ * A buffer in userfaultfd or FUSE memory can make the read hang. The event
+ * loop waits at most this long (generous: a worker thread starved of CPU by
+ * the caller's own threads must not turn a legitimate call into a denial),
+ * and a service with IPCSET_STUCK_MAX workers still hanging gets its next
+ * IPC_SET denied without a read: one hostile service can delay the others by
+ * IPCSET_STUCK_MAX * timeout, once. Answering asynchronously would remove
+ * even that (a later issue).
+ */
 #define IPCSET_READ_TIMEOUT_MS 1000
+#define IPCSET_STUCK_MAX 2
 
 static int notif_id_valid(int fd, uint64_t id)
 {
@@ -128,14 +138,19 @@ static void perform_ipcset(int fd, const struct seccomp_notif *req, struct ipcse
 }
 
 /* IPC_SET with value rules: judge our own copy of the buffer, never CONTINUE. */
-static void decide_with_values(struct server *s, int fd, const struct seccomp_notif *req,
-			       struct outcome *o)
+static void decide_with_values(struct server *s, struct service *svc,
+			       const struct seccomp_notif *req, struct outcome *o)
 {
-	_cleanup_close_ int ns = caller_open_ipc_ns((pid_t)req->pid);
+	_cleanup_close_ int ns = -1;
 	struct ipcset_job *job;
-	int r;
+	int fd = svc->fd, r;
 
-	if (ns < 0 || ipcset_begin((pid_t)req->pid, &o->call, ns, &job) < 0)
+	if (!svc->quota && !(svc->quota = ipcset_quota_new()))
+		return deny_because(o, "out of memory");
+	if (ipcset_quota_outstanding(svc->quota) >= IPCSET_STUCK_MAX)
+		return deny_because(o, "earlier IPC_SET buffers of this service never became readable");
+	ns = caller_open_ipc_ns((pid_t)req->pid);
+	if (ns < 0 || ipcset_begin((pid_t)req->pid, &o->call, ns, svc->quota, &job) < 0)
 		return deny_because(o, "cannot read the IPC_SET buffer");
 	r = ipcset_wait_read(job, IPCSET_READ_TIMEOUT_MS, &o->values);
 	if (r == -ETIMEDOUT || notif_id_valid(fd, req->id) < 0) {
@@ -185,7 +200,7 @@ static void decide(struct server *s, struct service *svc, const struct seccomp_n
 		return;
 	}
 	if (needs_values(s, o))
-		return decide_with_values(s, svc->fd, req, o);
+		return decide_with_values(s, svc, req, o);
 	evaluate(s, o);
 }
 

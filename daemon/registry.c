@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "ipcset.h"
 #include "registry.h"
 
 int registry_add(struct registry *reg, struct service *svc)
@@ -26,6 +27,7 @@ static void service_free(struct service *svc)
 	if (svc->fd >= 0)
 		close(svc->fd);
 	free(svc->rule_denials);
+	ipcset_quota_unref(svc->quota);
 	free(svc);
 }
 

@@ -8,6 +8,8 @@
 #include "protocol.h"
 #include "state.h"
 
+struct ipcset_quota;
+
 /* What an epoll event points at. */
 enum watch_kind {
 	WATCH_SOCKET,   /* the registration socket */
@@ -33,6 +35,7 @@ struct service {
 	char profile[MG_PROFILE_NAME_MAX];
 	uint64_t calls, denials;
 	struct state_slot *slot; /* what survives a restart (state.c) */
+	struct ipcset_quota *quota; /* its IPC_SET workers still running (ipcset.c) */
 	struct rule_count *rule_denials; /* denials per rule, for status */
 	size_t n_rule_denials;
 };
