@@ -56,6 +56,12 @@ static bool has_effective(cap_value_t c)
 	return v == CAP_SET;
 }
 
+/* cap_to_name() strings go back through cap_free(); a cleanup gets their address. */
+static void cap_free_charp(char **p)
+{
+	cap_free(*p);
+}
+
 /* The capabilities of keep[] that we hold now; warn about the others. */
 static cap_t wanted_state(void)
 {
@@ -69,7 +75,7 @@ static cap_t wanted_state(void)
 	}
 	for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
 		if (cap_get_flag(now, keep[i], CAP_PERMITTED, &v) < 0 || v != CAP_SET) {
-			_cleanup_(cap_free) char *name = cap_to_name(keep[i]);
+			_cleanup_(cap_free_charp) char *name = cap_to_name(keep[i]);
 			log_warning("capability %s not available: the calls needing it will be denied",
 				    name ?: "?");
 			continue;
