@@ -183,6 +183,7 @@ static int setup(struct server *s, const struct options *o)
 	r = server_restore(s);
 	if (r < 0)
 		return r;
+	server_nudge_restored(s);
 	/* Everything privileged to set up is done; nothing untrusted has been read yet. */
 	r = privs_drop();
 	if (r < 0)
