@@ -183,13 +183,12 @@ static int setup(struct server *s, const struct options *o)
 	r = server_restore(s);
 	if (r < 0)
 		return r;
-	server_nudge_restored(s);
 	/* Everything privileged to set up is done; nothing untrusted has been read yet. */
 	r = privs_drop();
 	if (r < 0)
 		return r;
-	server_recover_inflight(s);
 	audit_policy_loaded(s);
+	server_recover_inflight(s);
 	return 0;
 }
 

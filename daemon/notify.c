@@ -398,22 +398,37 @@ static void process(struct server *s, struct service *svc, const struct seccomp_
 static void handle_one(struct server *s, struct service *svc)
 {
 	struct seccomp_notif *req = s->req;
+	struct state_slot *slot = svc->slot;
+	bool direct = s->req_size <= sizeof(slot->notif);
+	void *buf = direct ? (void *)slot->notif : (void *)req;
 
-	/* The kernel rejects a RECV buffer that is not zeroed (EINVAL). */
+	/*
+	 * A daemon killed before answering leaves this call blocked in the kernel;
+	 * the saved copy lets the next daemon (same listener, from the fd store)
+	 * answer it. The kernel writes the notification straight into the slot:
+	 * a SIGKILL that arrives while we are inside the RECV ioctl kills us on
+	 * the way out of it, before any instruction of ours could save a copy.
+	 * The kernel rejects a RECV buffer that is not zeroed (EINVAL).
+	 */
 	memset(req, 0, s->req_size);
-	if (ioctl(svc->fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+	if (direct) {
+		memset(slot->notif, 0, sizeof(slot->notif));
+		slot->inflight = 1; /* with id 0, which is never valid: harmless if we die now */
+	}
+	if (ioctl(svc->fd, SECCOMP_IOCTL_NOTIF_RECV, buf) < 0) {
+		slot->inflight = 0;
 		if (errno != ENOENT && errno != EAGAIN && errno != EINTR)
 			log_warning("receiving a notification from pid %d: %m", svc->pid);
 		return;
 	}
-	/*
-	 * A daemon killed before answering leaves this call blocked in the kernel;
-	 * the copy lets the next daemon (same listener, from the fd store) answer it.
-	 */
-	memcpy(svc->slot->notif, req, s->req_size < STATE_NOTIF_MAX ? s->req_size : STATE_NOTIF_MAX);
-	svc->slot->inflight = 1;
+	if (direct) {
+		memcpy(req, slot->notif, s->req_size);
+	} else {
+		memcpy(slot->notif, req, sizeof(slot->notif));
+		slot->inflight = 1;
+	}
 #ifdef MSGGUARD_TEST_CRASH_AFTER_RECV
-	/* tests/msgguardd-crashtest only: die between RECV and SEND on a marked call. */
+	/* tests/msgguardd-crashtest only: die as a SIGKILL during RECV would, on a marked call. */
 	if ((int)(uint32_t)req->data.args[0] == 424242 || (int)(uint32_t)req->data.args[1] == 424242)
 		_exit(99);
 #endif

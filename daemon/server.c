@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,106 +370,6 @@ int server_restore(struct server *s)
 	if (restored)
 		log_info("restored %zu listener(s) from systemd's fd store", restored);
 	return 0;
-}
-
-/* A thread of pid sits in a msgctl entry point (x86_64 71, i386 ipc 117 / msgctl 402). */
-static bool blocked_in_msgctl(pid_t pid)
-{
-	char path[64];
-	bool found = false;
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		char sys[64] = "", file[128];
-		FILE *f;
-		long nr;
-
-		if (de->d_name[0] == '.' || strlen(de->d_name) > 16)
-			continue;
-		snprintf(file, sizeof(file), "/proc/%d/task/%s/syscall", pid, de->d_name);
-		f = fopen(file, "re");
-		if (!f)
-			continue;
-		if (fgets(sys, sizeof(sys), f) && sscanf(sys, "%ld", &nr) == 1)
-			found = nr == 71 || nr == 117 || nr == 402;
-		fclose(f);
-	}
-	closedir(d);
-	return found;
-}
-
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	int ppid = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	/* "pid (comm) state ppid": comm may hold anything, so parse after the last ')'. */
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		sscanf(p + 1, " %*c %d", &ppid);
-	fclose(f);
-	return ppid;
-}
-
-/* pid is svc_pid or one of its descendants (the filter is inherited by forks). */
-static bool descends_from(pid_t pid, pid_t svc_pid)
-{
-	for (int depth = 0; pid > 1 && depth < 64; depth++, pid = parent_of(pid))
-		if (pid == svc_pid)
-			return true;
-	return false;
-}
-
-/*
- * A daemon killed inside SECCOMP_IOCTL_NOTIF_RECV (the kernel had handed the
- * call over, the process died on the way back to user space) left a call
- * nobody can answer: its id was never seen. Stopping and continuing the
- * waiting process makes such a call return and restart with a new id (the
- * wait is interruptible and a stop restarts the syscall), which reaches us
- * as an ordinary notification. Calls not yet received are simply asked
- * again. Only the service and its descendants are touched; a process that
- * left the tree (reparented) stays blocked until it gets a signal. Runs
- * before the capabilities are dropped: signals to other uids need CAP_KILL,
- * which the daemon does not keep.
- */
-static void nudge(pid_t pid)
-{
-	log_info("pid %d waits in msgctl: stopping and continuing it so a call the previous "
-		 "msgguardd may have received is asked again", pid);
-	if (kill(pid, SIGSTOP) < 0 || kill(pid, SIGCONT) < 0)
-		log_warning("cannot nudge pid %d: %m", pid);
-}
-
-void server_nudge_restored(struct server *s)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if (s->registry.n == 0 || !(d = opendir("/proc")))
-		return;
-	while ((de = readdir(d))) {
-		pid_t pid = (pid_t)atoi(de->d_name);
-
-		if (pid <= 1 || pid == getpid())
-			continue;
-		for (size_t i = 0; i < s->registry.n; i++) {
-			if (descends_from(pid, s->registry.services[i]->pid)) {
-				if (blocked_in_msgctl(pid))
-					nudge(pid);
-				break;
-			}
-		}
-	}
-	closedir(d);
 }
 
 void server_recover_inflight(struct server *s)

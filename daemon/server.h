@@ -56,8 +56,6 @@ int server_init(struct server *s, const char *socket_path, const char *control_p
 /* Re-arm the listeners systemd kept for us and answer what the last daemon left pending. */
 int server_restore(struct server *s);
 void server_recover_inflight(struct server *s);
-/* Make restored services re-issue a call the last daemon took but never saved. */
-void server_nudge_restored(struct server *s);
 /* STATUS= for systemctl status; sent at most once a second unless forced. */
 void server_status(struct server *s, bool force);
 int server_run(struct server *s);
