@@ -13,21 +13,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MG_PROTO_MAGIC 0x4d475244u /* "MGRD" */
-#define MG_PROTO_VERSION 1
-#define MG_PROFILE_NAME_MAX 64     /* including the terminating NUL */
-#define MG_REPLY_MESSAGE_MAX 200   /* including the terminating NUL */
+#define MG_PROTO_MAGIC	     0x4d475244u /* "MGRD" */
+#define MG_PROTO_VERSION     1
+#define MG_PROFILE_NAME_MAX  64	 /* including the terminating NUL */
+#define MG_REPLY_MESSAGE_MAX 200 /* including the terminating NUL */
 
 struct mg_reg_request {
 	uint32_t magic;
 	uint16_t version;
-	uint16_t flags;                     /* must be 0 */
-	char profile[MG_PROFILE_NAME_MAX];  /* "" = let the daemon choose */
+	uint16_t flags;			   /* must be 0 */
+	char profile[MG_PROFILE_NAME_MAX]; /* "" = let the daemon choose */
 };
 
 struct mg_reg_reply {
 	uint32_t magic;
-	int32_t status;                     /* 0 = accepted, else -errno */
+	int32_t status;			    /* 0 = accepted, else -errno */
 	char profile[MG_PROFILE_NAME_MAX];  /* profile the daemon chose */
 	char message[MG_REPLY_MESSAGE_MAX]; /* one human-readable line */
 };

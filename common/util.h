@@ -22,22 +22,22 @@ static inline void closep(int *fd)
 	}
 }
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_(f)	__attribute__((cleanup(f)))
+#define _cleanup_free_	_cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Hand an owned fd (or pointer) over and leave -1 (NULL) behind. */
-#define TAKE_FD(fd)                     \
-	({                              \
-		int _fd_ = (fd);        \
-		(fd) = -1;              \
-		_fd_;                   \
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _fd_ = (fd);                                                                   \
+		(fd) = -1;                                                                         \
+		_fd_;                                                                              \
 	})
-#define TAKE_PTR(p)                        \
-	({                                 \
-		__typeof__(p) _p_ = (p);   \
-		(p) = NULL;                \
-		_p_;                       \
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _p_ = (p);                                                           \
+		(p) = NULL;                                                                        \
+		_p_;                                                                               \
 	})
 
 static inline int negative_errno(void)

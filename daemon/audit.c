@@ -55,7 +55,8 @@ int audit_open(const char *spec, struct audit **ret)
 		a->fd = STDERR_FILENO;
 	} else {
 		a->sink = AUDIT_JSONL;
-		a->fd = open(spec + 6, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+		a->fd =
+		    open(spec + 6, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 		if (a->fd < 0)
 			return -errno;
 	}

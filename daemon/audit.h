@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #define AUDIT_FIELDS_MAX 48
-#define AUDIT_BUF_SIZE 4096
+#define AUDIT_BUF_SIZE	 4096
 
 struct audit_record {
 	size_t n;
@@ -30,6 +30,6 @@ int audit_spec_valid(const char *spec);
 void audit_record_init(struct audit_record *r);
 /* Add KEY=printf(fmt, ...). Fields that do not fit are dropped with a marker field. */
 void audit_add(struct audit_record *r, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Write the record to the sink. Returns 0 or -errno (the caller logs). */
 int audit_emit(struct audit *a, const struct audit_record *r);

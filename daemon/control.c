@@ -19,7 +19,7 @@
 #include "util.h"
 
 #define CONTROL_TIMEOUT_MS 5000
-#define REQUEST_MAX 64
+#define REQUEST_MAX	   64
 
 static void conn_free(struct server *s, struct pending *p)
 {
@@ -119,7 +119,8 @@ static void do_reload(struct server *s, int fd, const struct ucred *cred)
 		sendf(fd, "%s", errs.lines[i]);
 	if (r < 0)
 		sendf(fd, "ERROR %s policy rejected, still enforcing %s (loaded %lld)",
-		      mg_errno_name(-r) ?: "EINVAL", s->policy->path, (long long)s->policy_loaded_at);
+		      mg_errno_name(-r) ?: "EINVAL", s->policy->path,
+		      (long long)s->policy_loaded_at);
 	else
 		sendf(fd, "OK");
 	policy_errors_clear(&errs);

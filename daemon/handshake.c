@@ -74,7 +74,8 @@ static void accept_one(struct server *s, int fd)
 	struct pending *p;
 	int slot = pending_slot(s);
 
-	if (peer_cred(fd, &cred) < 0 || slot < 0 || pending_count_uid(s, cred.uid) >= PENDING_MAX_PER_UID) {
+	if (peer_cred(fd, &cred) < 0 || slot < 0 ||
+	    pending_count_uid(s, cred.uid) >= PENDING_MAX_PER_UID) {
 		log_warning("too many connections waiting to register (uid %u), dropping one",
 			    slot < 0 ? 0u : (unsigned)cred.uid);
 		close(fd);
@@ -131,10 +132,10 @@ static int receive_request(int fd, struct received *rc)
 	char data[sizeof(struct mg_reg_request) + 1];
 	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
 	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = control.buf,
+	    .msg_controllen = sizeof(control.buf),
 	};
 	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 
@@ -217,8 +218,10 @@ static const struct policy_profile *choose_profile(const struct server *s, const
 		return p;
 	p = policy_profile_by_name(s->policy, "default");
 	if (!p)
-		snprintf(why, why_size, "no --profile, no profile for unit '%s' and no profile "
-					"\"default\"", unit[0] ? unit : "(none)");
+		snprintf(why, why_size,
+			 "no --profile, no profile for unit '%s' and no profile "
+			 "\"default\"",
+			 unit[0] ? unit : "(none)");
 	return p;
 }
 
@@ -343,10 +346,11 @@ static int enroll(struct server *s, int conn, const struct ucred *cred, struct r
 	/* After the slot is filled: a restarted daemon must know whose listener this is. */
 	if (state_store_listener(svc->slot, svc->fd) < 0)
 		log_warning("cannot put the listener of pid %d in systemd's fd store: it will not "
-			    "survive a restart of msgguardd", svc->pid);
+			    "survive a restart of msgguardd",
+			    svc->pid);
 	s->status_dirty = true;
-	log_info("registered pid %d (%s) uid %u%s%s with profile %s", svc->pid, svc->comm,
-		 svc->uid, svc->unit[0] ? " of " : "", svc->unit, svc->profile);
+	log_info("registered pid %d (%s) uid %u%s%s with profile %s", svc->pid, svc->comm, svc->uid,
+		 svc->unit[0] ? " of " : "", svc->unit, svc->profile);
 	reply(conn, 0, svc->profile, "registered");
 	audit_registered(s, svc);
 	return 0;

@@ -48,24 +48,24 @@
  * for x86_64 and -m32).
  */
 struct layout_def {
-	size_t perm_len;               /* copied from buf + 0 */
-	size_t q_off, q_len;           /* msg_qbytes (0 = inside perm_len) */
+	size_t perm_len;     /* copied from buf + 0 */
+	size_t q_off, q_len; /* msg_qbytes (0 = inside perm_len) */
 	size_t uid_off, gid_off, id_len;
 	size_t mode_off, mode_len;
 };
 
 static const struct layout_def layouts[] = {
-	/* copy_msqid_from_user(IPC_64): the whole struct msqid64_ds */
-	[MG_LAYOUT_64] = {NATIVE_SIZE, 88, 8, 4, 8, 4, 20, 4},
-	/* get_compat_ipc64_perm() (36 bytes) + get_user(msg_qbytes at 68) */
-	[MG_LAYOUT_COMPAT_64] = {36, 68, 4, 4, 8, 4, 20, 2},
-	/* get_compat_ipc_perm() (16 bytes, 16-bit ids) + get_user(u16 msg_qbytes at 48) */
-	[MG_LAYOUT_COMPAT_OLD] = {16, 48, 2, 4, 6, 2, 12, 2},
+    /* copy_msqid_from_user(IPC_64): the whole struct msqid64_ds */
+    [MG_LAYOUT_64] = {NATIVE_SIZE, 88, 8, 4, 8, 4, 20, 4},
+    /* get_compat_ipc64_perm() (36 bytes) + get_user(msg_qbytes at 68) */
+    [MG_LAYOUT_COMPAT_64] = {36, 68, 4, 4, 8, 4, 20, 2},
+    /* get_compat_ipc_perm() (16 bytes, 16-bit ids) + get_user(u16 msg_qbytes at 48) */
+    [MG_LAYOUT_COMPAT_OLD] = {16, 48, 2, 4, 6, 2, 12, 2},
 };
 
 enum job_state {
 	JOB_READING,
-	JOB_READ,    /* values (or read_error) available */
+	JOB_READ, /* values (or read_error) available */
 	JOB_GO,
 	JOB_CANCEL,
 	JOB_DONE,
@@ -179,8 +179,8 @@ static int sys_capset(uint64_t caps)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2] = {
-		{.effective = (uint32_t)caps, .permitted = (uint32_t)caps},
-		{.effective = (uint32_t)(caps >> 32), .permitted = (uint32_t)(caps >> 32)},
+	    {.effective = (uint32_t)caps, .permitted = (uint32_t)caps},
+	    {.effective = (uint32_t)(caps >> 32), .permitted = (uint32_t)(caps >> 32)},
 	};
 
 	return syscall(SYS_capset, &h, d) < 0 ? negative_errno() : 0;
@@ -215,8 +215,8 @@ static int verify_creds(const struct caller_creds *c, uint64_t caps)
 	gid_t rg, eg, sg;
 	uint64_t eff, prm;
 
-	if (syscall(SYS_getresuid, &ru, &eu, &su) < 0 || syscall(SYS_getresgid, &rg, &eg, &sg) < 0 ||
-	    sys_capget(&eff, &prm) < 0)
+	if (syscall(SYS_getresuid, &ru, &eu, &su) < 0 ||
+	    syscall(SYS_getresgid, &rg, &eg, &sg) < 0 || sys_capget(&eff, &prm) < 0)
 		return -EPERM;
 	if (ru != c->ruid || eu != c->euid || su != c->suid || rg != c->rgid || eg != c->egid ||
 	    sg != c->sgid || eff != caps || prm != caps)

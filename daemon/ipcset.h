@@ -16,8 +16,8 @@
 /* The values the kernel would take from the buffer, as it would take them. */
 struct ipcset_values {
 	uint32_t uid, gid;
-	uint32_t mode;      /* raw mode field; the kernel keeps only & 0777 */
-	uint64_t qbytes;    /* raw msg_qbytes field, zero-extended */
+	uint32_t mode;	 /* raw mode field; the kernel keeps only & 0777 */
+	uint64_t qbytes; /* raw msg_qbytes field, zero-extended */
 };
 
 /* What msgctl_down() stores in q_qbytes: the value goes through an int. */

@@ -45,10 +45,13 @@ static void usage(FILE *f)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"policy", required_argument, NULL, 'p'}, {"socket", required_argument, NULL, 's'},
-		{"control", required_argument, NULL, 'c'},
-		{"audit", required_argument, NULL, 'a'},  {"debug", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},         {},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"control", required_argument, NULL, 'c'},
+	    {"audit", required_argument, NULL, 'a'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	int c;
 
@@ -83,7 +86,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return -EINVAL;
 	}
 	if (o->audit && audit_spec_valid(o->audit) < 0) {
-		fprintf(stderr, "msgguardd: invalid --audit '%s' (journal, stderr or jsonl:/path)\n",
+		fprintf(stderr,
+			"msgguardd: invalid --audit '%s' (journal, stderr or jsonl:/path)\n",
 			o->audit);
 		return -EINVAL;
 	}
@@ -165,7 +169,7 @@ static int setup(struct server *s, const struct options *o)
 		return -ENOMEM;
 	s->max_listeners = s->policy->daemon.max_listeners ?: DEFAULT_MAX_LISTENERS;
 	s->max_listeners_per_uid =
-		s->policy->daemon.max_listeners_per_uid ?: DEFAULT_MAX_LISTENERS_PER_UID;
+	    s->policy->daemon.max_listeners_per_uid ?: DEFAULT_MAX_LISTENERS_PER_UID;
 	audit = audit_choice(o, s->policy);
 	r = audit_open(audit, &s->audit);
 	if (r < 0)

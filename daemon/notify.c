@@ -29,20 +29,20 @@
 #include "util.h"
 
 struct outcome {
-	int classify_error;          /* < 0: not a msgctl we know (arch, syscall) */
-	int caller_error;            /* < 0: caller or queue unreadable */
+	int classify_error; /* < 0: not a msgctl we know (arch, syscall) */
+	int caller_error;   /* < 0: caller or queue unreadable */
 	struct mg_call call;
 	struct caller caller;
 	struct queue_info queue;
 	const struct policy_profile *profile;
 	struct policy_decision decision;
-	bool allow;                  /* what we answer */
-	int error;                   /* errno answered when !allow */
-	const char *reason;          /* set when something other than a rule decided */
-	bool values_known;           /* IPC_SET values read from the caller's buffer */
+	bool allow;	    /* what we answer */
+	int error;	    /* errno answered when !allow */
+	const char *reason; /* set when something other than a rule decided */
+	bool values_known;  /* IPC_SET values read from the caller's buffer */
 	struct ipcset_values values;
-	int kernel_error;            /* < 0: allowed, but the kernel's own answer is this */
-	bool performed;              /* the daemon ran the IPC_SET; result is the answer */
+	int kernel_error; /* < 0: allowed, but the kernel's own answer is this */
+	bool performed;	  /* the daemon ran the IPC_SET; result is the answer */
 	int result;
 };
 
@@ -56,7 +56,7 @@ struct outcome {
  * even that (a later issue).
  */
 #define IPCSET_READ_TIMEOUT_MS 1000
-#define IPCSET_STUCK_MAX 2
+#define IPCSET_STUCK_MAX       2
 
 static int notif_id_valid(int fd, uint64_t id)
 {
@@ -80,20 +80,20 @@ static void evaluate(const struct server *s, struct outcome *o)
 {
 	const struct ipcset_values *v = &o->values;
 	struct policy_request pr = {
-		.cmd = o->call.cmd,
-		.caller_euid = o->caller.euid,
-		.caller_egid = o->caller.egid,
-		.queue_known = o->queue.known,
-		.queue_key = o->queue.key,
-		.queue_uid = o->queue.uid,
-		.queue_cuid = o->queue.cuid,
-		.queue_gid = o->queue.gid,
-		.queue_mode = o->queue.mode,
-		.set_known = o->values_known,
-		.set_mode = v->mode & 0777,
-		.set_uid = v->uid,
-		.set_gid = v->gid,
-		.set_qbytes = ipcset_qbytes_landed(v->qbytes),
+	    .cmd = o->call.cmd,
+	    .caller_euid = o->caller.euid,
+	    .caller_egid = o->caller.egid,
+	    .queue_known = o->queue.known,
+	    .queue_key = o->queue.key,
+	    .queue_uid = o->queue.uid,
+	    .queue_cuid = o->queue.cuid,
+	    .queue_gid = o->queue.gid,
+	    .queue_mode = o->queue.mode,
+	    .set_known = o->values_known,
+	    .set_mode = v->mode & 0777,
+	    .set_uid = v->uid,
+	    .set_gid = v->gid,
+	    .set_qbytes = ipcset_qbytes_landed(v->qbytes),
 	};
 
 	policy_evaluate(s->policy, o->profile, &pr, &o->decision);
@@ -148,7 +148,8 @@ static void decide_with_values(struct server *s, struct service *svc,
 	if (!svc->quota && !(svc->quota = ipcset_quota_new()))
 		return deny_because(o, "out of memory");
 	if (ipcset_quota_outstanding(svc->quota) >= IPCSET_STUCK_MAX)
-		return deny_because(o, "earlier IPC_SET buffers of this service never became readable");
+		return deny_because(
+		    o, "earlier IPC_SET buffers of this service never became readable");
 	ns = caller_open_ipc_ns((pid_t)req->pid);
 	if (ns < 0 || ipcset_begin((pid_t)req->pid, &o->call, ns, svc->quota, &job) < 0)
 		return deny_because(o, "cannot read the IPC_SET buffer");
@@ -300,9 +301,12 @@ static void audit_message(struct audit_record *r, const struct outcome *o, const
 	if (o->queue.known)
 		snprintf(queue, sizeof(queue), " key=0x%08x", (uint32_t)o->queue.key);
 	audit_add(r, "MESSAGE", "%s%s %s msqid=%d%s by pid %d (%s) uid %u: %s%s of profile %s",
-		  would ? "would deny" : o->allow ? "allow" : "deny", would ? ", allowed" : "",
-		  cmd, o->call.msqid, queue, o->caller.pid, o->caller.comm, o->caller.euid,
-		  o->reason ? o->reason : "rule ", o->reason ? "" : rule_label(o), svc->profile);
+		  would	     ? "would deny"
+		  : o->allow ? "allow"
+			     : "deny",
+		  would ? ", allowed" : "", cmd, o->call.msqid, queue, o->caller.pid,
+		  o->caller.comm, o->caller.euid, o->reason ? o->reason : "rule ",
+		  o->reason ? "" : rule_label(o), svc->profile);
 }
 
 static void audit_decision(struct server *s, const struct service *svc,
@@ -429,7 +433,8 @@ static void handle_one(struct server *s, struct service *svc)
 	}
 #ifdef MSGGUARD_TEST_CRASH_AFTER_RECV
 	/* tests/msgguardd-crashtest only: die as a SIGKILL during RECV would, on a marked call. */
-	if ((int)(uint32_t)req->data.args[0] == 424242 || (int)(uint32_t)req->data.args[1] == 424242)
+	if ((int)(uint32_t)req->data.args[0] == 424242 ||
+	    (int)(uint32_t)req->data.args[1] == 424242)
 		_exit(99);
 #endif
 	process(s, svc, req);
@@ -446,7 +451,8 @@ void notify_recover(struct server *s, struct service *svc)
 	struct seccomp_notif *req = s->req;
 
 	memset(req, 0, s->req_size);
-	memcpy(req, svc->slot->notif, s->req_size < STATE_NOTIF_MAX ? s->req_size : STATE_NOTIF_MAX);
+	memcpy(req, svc->slot->notif,
+	       s->req_size < STATE_NOTIF_MAX ? s->req_size : STATE_NOTIF_MAX);
 	if (notif_id_valid(svc->fd, req->id) < 0) {
 		svc->slot->inflight = 0;
 		return;

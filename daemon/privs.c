@@ -34,7 +34,7 @@
 #include "util.h"
 
 static const cap_value_t keep[] = {
-	CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID, CAP_SYS_RESOURCE,
+    CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID, CAP_SYS_RESOURCE,
 };
 
 static bool kept(cap_value_t c)
@@ -76,8 +76,9 @@ static cap_t wanted_state(void)
 	for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
 		if (cap_get_flag(now, keep[i], CAP_PERMITTED, &v) < 0 || v != CAP_SET) {
 			_cleanup_(cap_free_charp) char *name = cap_to_name(keep[i]);
-			log_warning("capability %s not available: the calls needing it will be denied",
-				    name ?: "?");
+			log_warning(
+			    "capability %s not available: the calls needing it will be denied",
+			    name ?: "?");
 			continue;
 		}
 		cap_set_flag(want, CAP_PERMITTED, 1, &keep[i], CAP_SET);

@@ -12,11 +12,11 @@ struct ipcset_quota;
 
 /* What an epoll event points at. */
 enum watch_kind {
-	WATCH_SOCKET,   /* the registration socket */
-	WATCH_SIGNAL,   /* signalfd */
-	WATCH_PENDING,  /* a connection whose registration has not arrived yet */
-	WATCH_LISTENER, /* a registered seccomp listener */
-	WATCH_CONTROL,  /* the control socket */
+	WATCH_SOCKET,	    /* the registration socket */
+	WATCH_SIGNAL,	    /* signalfd */
+	WATCH_PENDING,	    /* a connection whose registration has not arrived yet */
+	WATCH_LISTENER,	    /* a registered seccomp listener */
+	WATCH_CONTROL,	    /* the control socket */
 	WATCH_CONTROL_CONN, /* a control connection waiting for its request */
 };
 
@@ -26,16 +26,16 @@ struct watch {
 
 struct service {
 	struct watch watch; /* first member: epoll data points here */
-	int fd;             /* the seccomp listener */
-	pid_t pid;          /* registering process (SO_PEERCRED) */
+	int fd;		    /* the seccomp listener */
+	pid_t pid;	    /* registering process (SO_PEERCRED) */
 	uid_t uid;
 	gid_t gid;
 	char comm[64];
-	char unit[256];     /* systemd unit of the registering process, "" if none */
+	char unit[256]; /* systemd unit of the registering process, "" if none */
 	char profile[MG_PROFILE_NAME_MAX];
 	uint64_t calls, denials;
-	struct state_slot *slot; /* what survives a restart (state.c) */
-	struct ipcset_quota *quota; /* its IPC_SET workers still running (ipcset.c) */
+	struct state_slot *slot;	 /* what survives a restart (state.c) */
+	struct ipcset_quota *quota;	 /* its IPC_SET workers still running (ipcset.c) */
 	struct rule_count *rule_denials; /* denials per rule, for status */
 	size_t n_rule_denials;
 };

@@ -22,9 +22,10 @@ static void audit_reload(struct server *s, const struct policy_errors *errs, int
 
 	audit_record_init(&rec);
 	if (r < 0)
-		audit_add(&rec, "MESSAGE", "policy %s rejected (%zu errors, first: %s), still "
-			  "enforcing the previous one", s->policy_path, errs->n,
-			  errs->n ? errs->lines[0] : strerror(-r));
+		audit_add(&rec, "MESSAGE",
+			  "policy %s rejected (%zu errors, first: %s), still "
+			  "enforcing the previous one",
+			  s->policy_path, errs->n, errs->n ? errs->lines[0] : strerror(-r));
 	else
 		audit_add(&rec, "MESSAGE", "reloaded %s (%zu profiles, %zu rules)", s->policy_path,
 			  s->policy->n_profiles, s->policy->n_rules);
@@ -66,7 +67,8 @@ int server_reload(struct server *s, struct policy_errors *errs)
 		log_error("policy %s rejected, still enforcing the previous one", s->policy_path);
 		free(s->reload_error);
 		s->reload_error = strdup(e->n ? e->lines[0] : strerror(-r));
-		sd_notifyf(0, "READY=1\nSTATUS=Reload failed: %s; still enforcing the previous policy",
+		sd_notifyf(0,
+			   "READY=1\nSTATUS=Reload failed: %s; still enforcing the previous policy",
 			   e->n ? e->lines[0] : strerror(-r));
 	} else {
 		warn_daemon_settings(s, p);

@@ -155,8 +155,10 @@ struct inherited {
 static int take_listening_socket(int fd, const char *what)
 {
 	if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0)
-		return log_error_errno(-EINVAL, "the %s socket from systemd is not a listening "
-						"SOCK_SEQPACKET unix socket", what);
+		return log_error_errno(-EINVAL,
+				       "the %s socket from systemd is not a listening "
+				       "SOCK_SEQPACKET unix socket",
+				       what);
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
 		return negative_errno();
 	return fd;
@@ -231,7 +233,7 @@ static int notify_buffers_init(struct server *s)
 		return log_error_errno(negative_errno(), "seccomp notification sizes: %m");
 	s->req_size = sizes.seccomp_notif > sizeof(*s->req) ? sizes.seccomp_notif : sizeof(*s->req);
 	s->resp_size = sizes.seccomp_notif_resp > sizeof(*s->resp) ? sizes.seccomp_notif_resp
-								    : sizeof(*s->resp);
+								   : sizeof(*s->resp);
 	s->req = calloc(1, s->req_size);
 	s->resp = calloc(1, s->resp_size);
 	return s->req && s->resp ? 0 : -ENOMEM;
@@ -314,7 +316,8 @@ static int restore_one(struct server *s, struct stored_fd *l)
 
 	if (!slot) {
 		log_warning("stored listener l-%llu has no state, dropping it (its service now "
-			    "gets ENOSYS)", (unsigned long long)l->serial);
+			    "gets ENOSYS)",
+			    (unsigned long long)l->serial);
 		return -ENOENT;
 	}
 	svc = calloc(1, sizeof(*svc));
@@ -386,13 +389,16 @@ void server_status(struct server *s, bool force)
 	if (!force && (!s->status_dirty || now - s->last_status_ms < 1000))
 		return;
 	if (s->reload_error)
-		sd_notifyf(0, "STATUS=Reload failed: %s; still enforcing the previous policy "
+		sd_notifyf(0,
+			   "STATUS=Reload failed: %s; still enforcing the previous policy "
 			   "(%zu rules); %zu services; %llu denials",
 			   s->reload_error, s->policy->n_rules, s->registry.n,
 			   (unsigned long long)s->denials);
 	else
-		sd_notifyf(0, "STATUS=Enforcing %s (%zu rules); %zu services; %llu decisions, "
-			   "%llu denials", s->policy->path, s->policy->n_rules, s->registry.n,
+		sd_notifyf(0,
+			   "STATUS=Enforcing %s (%zu rules); %zu services; %llu decisions, "
+			   "%llu denials",
+			   s->policy->path, s->policy->n_rules, s->registry.n,
 			   (unsigned long long)s->decisions, (unsigned long long)s->denials);
 	s->last_status_ms = now;
 	s->status_dirty = false;

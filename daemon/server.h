@@ -11,10 +11,10 @@
 #include "policy.h"
 #include "registry.h"
 
-#define PENDING_MAX 64            /* connections waiting for their registration */
-#define PENDING_MAX_PER_UID 8
-#define HANDSHAKE_TIMEOUT_MS 2000 /* a peer that sends nothing is dropped after this */
-#define DEFAULT_MAX_LISTENERS 1024
+#define PENDING_MAX		      64 /* connections waiting for their registration */
+#define PENDING_MAX_PER_UID	      8
+#define HANDSHAKE_TIMEOUT_MS	      2000 /* a peer that sends nothing is dropped after this */
+#define DEFAULT_MAX_LISTENERS	      1024
 #define DEFAULT_MAX_LISTENERS_PER_UID 64
 
 struct pending {
@@ -30,14 +30,14 @@ struct server {
 	int signal_fd;
 	int control_fd;
 	struct watch socket_watch, signal_watch, control_watch;
-	char *socket_path;     /* unlinked at exit when we created it */
-	char *control_path;    /* likewise */
+	char *socket_path;  /* unlinked at exit when we created it */
+	char *control_path; /* likewise */
 	bool socket_activated, control_activated;
 	struct state *state;
 	struct policy *policy;
-	char *policy_path;     /* as given: reloads read it again */
+	char *policy_path; /* as given: reloads read it again */
 	time_t policy_loaded_at;
-	char *reload_error;    /* first error of the last reload, if it failed */
+	char *reload_error; /* first error of the last reload, if it failed */
 	struct pending *control_pending[PENDING_MAX];
 	uint64_t watchdog_usec, last_watchdog_ms, last_status_ms;
 	bool status_dirty;

@@ -25,9 +25,9 @@
 #include "state.h"
 #include "util.h"
 
-#define STATE_MAGIC 0x4d475354u      /* "MGST" */
+#define STATE_MAGIC	 0x4d475354u /* "MGST" */
 #define STATE_SLOT_MAGIC 0x4d47534cu /* "MGSL" */
-#define STATE_VERSION 1
+#define STATE_VERSION	 1
 
 struct state_header {
 	uint32_t magic, version;
@@ -99,8 +99,8 @@ static int state_adopt(struct state *st)
 		memset(st->hdr, 0, sizeof(*st->hdr));
 	}
 	if (st->hdr->magic == 0) {
-		*st->hdr = (struct state_header){STATE_MAGIC, STATE_VERSION, STATE_SLOTS,
-						 sizeof(struct state_slot), 1, 0, 0};
+		*st->hdr = (struct state_header){
+		    STATE_MAGIC, STATE_VERSION, STATE_SLOTS, sizeof(struct state_slot), 1, 0, 0};
 		return 0;
 	}
 	if (st->hdr->high > STATE_SLOTS)

@@ -11,11 +11,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define STATE_SLOTS 65536
+#define STATE_SLOTS	65536
 #define STATE_NOTIF_MAX 128 /* room for struct seccomp_notif (80 bytes on 6.x) */
 
 struct state_slot {
-	uint32_t used;     /* STATE_SLOT_MAGIC or 0 */
+	uint32_t used;	   /* STATE_SLOT_MAGIC or 0 */
 	uint32_t inflight; /* 1: notif holds a received, unanswered notification */
 	uint64_t serial;   /* the listener's FDNAME is "l-<serial>" */
 	int32_t pid;

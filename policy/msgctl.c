@@ -19,10 +19,10 @@
 
 #include "msgctl.h"
 
-#define I386_NR_IPC 117
-#define I386_NR_MSGCTL 402
+#define I386_NR_IPC	 117
+#define I386_NR_MSGCTL	 402
 #define X86_64_NR_MSGCTL 71
-#define IPC_CALL_MSGCTL 14
+#define IPC_CALL_MSGCTL	 14
 
 static int reg_int(uint64_t reg)
 {
@@ -160,9 +160,9 @@ int mg_call_classify(uint32_t audit_arch, int nr, const uint64_t args[6], struct
 }
 
 static const char *const cmd_names[MG_CMD_MAX] = {
-	[MG_IPC_RMID] = "IPC_RMID", [MG_IPC_SET] = "IPC_SET",   [MG_IPC_STAT] = "IPC_STAT",
-	[MG_IPC_INFO] = "IPC_INFO", [MG_MSG_STAT] = "MSG_STAT", [MG_MSG_INFO] = "MSG_INFO",
-	[MG_MSG_STAT_ANY] = "MSG_STAT_ANY",
+    [MG_IPC_RMID] = "IPC_RMID",		[MG_IPC_SET] = "IPC_SET",   [MG_IPC_STAT] = "IPC_STAT",
+    [MG_IPC_INFO] = "IPC_INFO",		[MG_MSG_STAT] = "MSG_STAT", [MG_MSG_INFO] = "MSG_INFO",
+    [MG_MSG_STAT_ANY] = "MSG_STAT_ANY",
 };
 
 const char *mg_cmd_name(int cmd)
@@ -183,14 +183,14 @@ int mg_cmd_from_name(const char *name)
 const char *mg_arch_name(enum mg_arch arch)
 {
 	static const char *const names[_MG_ARCH_MAX] = {
-		[MG_ARCH_X86_64] = "x86_64", [MG_ARCH_I386] = "i386", [MG_ARCH_X32] = "x32"};
+	    [MG_ARCH_X86_64] = "x86_64", [MG_ARCH_I386] = "i386", [MG_ARCH_X32] = "x32"};
 	return arch < _MG_ARCH_MAX ? names[arch] : "unknown";
 }
 
 const char *mg_entry_name(enum mg_entry entry)
 {
-	static const char *const names[_MG_ENTRY_MAX] = {[MG_ENTRY_MSGCTL] = "msgctl",
-							 [MG_ENTRY_IPC] = "ipc"};
+	static const char *const names[_MG_ENTRY_MAX] = {
+	    [MG_ENTRY_MSGCTL] = "msgctl", [MG_ENTRY_IPC] = "ipc"};
 	return entry < _MG_ENTRY_MAX ? names[entry] : "unknown";
 }
 
@@ -199,9 +199,9 @@ static const struct {
 	int err;
 	const char *name;
 } errno_names[] = {
-	{EPERM, "EPERM"}, {EACCES, "EACCES"}, {EINVAL, "EINVAL"}, {EIDRM, "EIDRM"},
-	{EFAULT, "EFAULT"}, {ENOSYS, "ENOSYS"}, {ENOENT, "ENOENT"}, {EBUSY, "EBUSY"},
-	{EAGAIN, "EAGAIN"}, {ENOMEM, "ENOMEM"}, {EROFS, "EROFS"}, {ENOSPC, "ENOSPC"},
+    {EPERM, "EPERM"},	{EACCES, "EACCES"}, {EINVAL, "EINVAL"}, {EIDRM, "EIDRM"},
+    {EFAULT, "EFAULT"}, {ENOSYS, "ENOSYS"}, {ENOENT, "ENOENT"}, {EBUSY, "EBUSY"},
+    {EAGAIN, "EAGAIN"}, {ENOMEM, "ENOMEM"}, {EROFS, "EROFS"},	{ENOSPC, "ENOSPC"},
 };
 
 const char *mg_errno_name(int err)

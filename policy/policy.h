@@ -14,8 +14,8 @@
 
 #include "msgctl.h"
 
-#define POLICY_LINE_MAX 512      /* longer physical lines are rejected */
-#define POLICY_NAME_MAX 63       /* profile and rule names */
+#define POLICY_LINE_MAX 512 /* longer physical lines are rejected */
+#define POLICY_NAME_MAX 63  /* profile and rule names */
 
 enum policy_verdict {
 	POLICY_ALLOW,
@@ -36,10 +36,10 @@ enum policy_owner {
 };
 
 enum policy_set_id {
-	POLICY_SET_ID_ANY,       /* key absent */
+	POLICY_SET_ID_ANY,	 /* key absent */
 	POLICY_SET_ID_UNCHANGED, /* equal to the queue's current uid (gid) */
-	POLICY_SET_ID_CALLER,    /* equal to the caller's euid (egid) */
-	POLICY_SET_ID_LIST,      /* in the listed ids */
+	POLICY_SET_ID_CALLER,	 /* equal to the caller's euid (egid) */
+	POLICY_SET_ID_LIST,	 /* in the listed ids */
 };
 
 /* A set of 32-bit values: single values and inclusive ranges. */
@@ -54,18 +54,18 @@ struct policy_set {
 struct policy_rule {
 	char *name;
 	char *file;
-	unsigned line;            /* line of the [rule "..."] header */
-	size_t profile;           /* index into policy.profiles */
-	bool any_cmd;             /* no cmd key: matches every command, unknown ones too */
-	uint32_t cmd_mask;        /* bit n: command n (n < MG_CMD_MAX) */
+	unsigned line;	   /* line of the [rule "..."] header */
+	size_t profile;	   /* index into policy.profiles */
+	bool any_cmd;	   /* no cmd key: matches every command, unknown ones too */
+	uint32_t cmd_mask; /* bit n: command n (n < MG_CMD_MAX) */
 	bool has_caller_uid, has_caller_gid, has_queue_key;
-	struct policy_set caller_uid;  /* effective uid */
-	struct policy_set caller_gid;  /* effective gid */
+	struct policy_set caller_uid; /* effective uid */
+	struct policy_set caller_gid; /* effective gid */
 	struct policy_set queue_key;
 	enum policy_owner queue_owner;
-	struct policy_set owner_ids;   /* POLICY_OWNER_LIST */
+	struct policy_set owner_ids; /* POLICY_OWNER_LIST */
 	enum policy_verdict action;
-	int error;                /* errno for deny; 0 = the profile's */
+	int error; /* errno for deny; 0 = the profile's */
 	/*
 	 * IPC_SET value rules (only on rules whose cmd is exactly IPC_SET). A
 	 * rule with any of them matches only when the new values are known
@@ -73,11 +73,11 @@ struct policy_rule {
 	 * of them hold.
 	 */
 	bool has_set_mode_max, has_set_qbytes_max;
-	uint32_t set_mode_max;        /* no permission bit outside this mask (0..0777) */
-	uint64_t set_qbytes_max;      /* new msg_qbytes as the kernel stores it */
-	enum policy_set_id set_uid;   /* new owner uid */
-	struct policy_set set_uid_ids;/* POLICY_SET_ID_LIST */
-	enum policy_set_id set_gid;   /* new owner gid */
+	uint32_t set_mode_max;	       /* no permission bit outside this mask (0..0777) */
+	uint64_t set_qbytes_max;       /* new msg_qbytes as the kernel stores it */
+	enum policy_set_id set_uid;    /* new owner uid */
+	struct policy_set set_uid_ids; /* POLICY_SET_ID_LIST */
+	enum policy_set_id set_gid;    /* new owner gid */
 	struct policy_set set_gid_ids;
 };
 
@@ -86,19 +86,19 @@ struct policy_profile {
 	char *file;
 	unsigned line;
 	enum policy_verdict default_action;
-	int error;                /* errno of a denied call, default EPERM */
+	int error; /* errno of a denied call, default EPERM */
 	enum policy_mode mode;
-	char **units;             /* NULL-terminated; may be empty */
-	size_t *rules;            /* indices into policy.rules, in file order */
+	char **units;  /* NULL-terminated; may be empty */
+	size_t *rules; /* indices into policy.rules, in file order */
 	size_t n_rules;
 };
 
 struct policy_daemon {
-	char *socket;             /* NULL = built-in default */
-	char *control;            /* NULL = control.sock beside the socket */
-	char *audit;              /* NULL = built-in default */
-	unsigned max_listeners;          /* 0 = built-in default */
-	unsigned max_listeners_per_uid;  /* 0 = built-in default */
+	char *socket;			/* NULL = built-in default */
+	char *control;			/* NULL = control.sock beside the socket */
+	char *audit;			/* NULL = built-in default */
+	unsigned max_listeners;		/* 0 = built-in default */
+	unsigned max_listeners_per_uid; /* 0 = built-in default */
 };
 
 struct policy {
@@ -141,17 +141,17 @@ const struct policy_profile *policy_profile_by_unit(const struct policy *p, cons
 
 /* What the evaluator knows about one call. */
 struct policy_request {
-	int cmd;              /* mg_call.cmd: -1 = the kernel executes no command */
+	int cmd; /* mg_call.cmd: -1 = the kernel executes no command */
 	uid_t caller_euid;
 	gid_t caller_egid;
-	bool queue_known;     /* the queue exists and was read */
+	bool queue_known; /* the queue exists and was read */
 	int32_t queue_key;
 	uid_t queue_uid, queue_cuid;
 	gid_t queue_gid;
 	uint32_t queue_mode;
 	/* IPC_SET: the new values, as the kernel would apply them (daemon's own copy). */
 	bool set_known;
-	uint32_t set_mode;    /* the 9 permission bits (the kernel ignores the rest) */
+	uint32_t set_mode; /* the 9 permission bits (the kernel ignores the rest) */
 	uid_t set_uid;
 	gid_t set_gid;
 	uint64_t set_qbytes;
@@ -161,9 +161,9 @@ struct policy_request {
 bool policy_profile_has_value_rules(const struct policy *p, const struct policy_profile *profile);
 
 struct policy_decision {
-	enum policy_verdict verdict;  /* what the policy says */
-	bool enforced;                /* false: permissive profile, deny recorded not applied */
-	int error;                    /* errno to return when verdict is deny */
+	enum policy_verdict verdict;	/* what the policy says */
+	bool enforced;			/* false: permissive profile, deny recorded not applied */
+	int error;			/* errno to return when verdict is deny */
 	const struct policy_rule *rule; /* NULL = the profile's default decided */
 };
 

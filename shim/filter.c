@@ -40,10 +40,10 @@
 
 #include "filter.h"
 
-#define X32_SYSCALL_BIT 0x40000000
-#define IPC_CALL_MSGCTL 14
+#define X32_SYSCALL_BIT	  0x40000000
+#define IPC_CALL_MSGCTL	  14
 #define PTRACE_ATTACH_REQ 16
-#define PTRACE_SEIZE_REQ 0x4206
+#define PTRACE_SEIZE_REQ  0x4206
 
 /* Syscall numbers per ABI (arch/x86/entry/syscalls/syscall_{64,32}.tbl). */
 struct abi_nrs {
@@ -77,7 +77,7 @@ enum label {
 struct prog {
 	struct sock_filter insn[PROG_MAX];
 	int jt[PROG_MAX], jf[PROG_MAX]; /* label or L_NONE (fall through) */
-	int at[_L_MAX];                 /* where each label is */
+	int at[_L_MAX];			/* where each label is */
 	unsigned n;
 	bool overflow;
 };
@@ -99,11 +99,11 @@ static void label(struct prog *p, enum label l)
 	p->at[l] = (int)p->n;
 }
 
-#define LD(p, off) emit(p, BPF_LD | BPF_W | BPF_ABS, (off), L_NONE, L_NONE)
-#define RET(p, v) emit(p, BPF_RET | BPF_K, (v), L_NONE, L_NONE)
-#define AND(p, k) emit(p, BPF_ALU | BPF_AND | BPF_K, (k), L_NONE, L_NONE)
-#define JEQ(p, k, t, f) emit(p, BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
-#define JGE(p, k, t, f) emit(p, BPF_JMP | BPF_JGE | BPF_K, (k), (t), (f))
+#define LD(p, off)	 emit(p, BPF_LD | BPF_W | BPF_ABS, (off), L_NONE, L_NONE)
+#define RET(p, v)	 emit(p, BPF_RET | BPF_K, (v), L_NONE, L_NONE)
+#define AND(p, k)	 emit(p, BPF_ALU | BPF_AND | BPF_K, (k), L_NONE, L_NONE)
+#define JEQ(p, k, t, f)	 emit(p, BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
+#define JGE(p, k, t, f)	 emit(p, BPF_JMP | BPF_JGE | BPF_K, (k), (t), (f))
 #define JSET(p, k, t, f) emit(p, BPF_JMP | BPF_JSET | BPF_K, (k), (t), (f))
 
 /* Dispatch on nr (in A) for one ABI; msgctl notifies, the escape hatches fail. */
@@ -172,8 +172,8 @@ static int resolve(struct prog *p)
 
 static int seccomp_install(const struct sock_fprog *prog)
 {
-	int fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-			 prog);
+	int fd =
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, prog);
 	return fd < 0 ? -errno : fd;
 }
 

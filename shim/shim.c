@@ -23,10 +23,10 @@
 #include "protocol.h"
 #include "util.h"
 
-#define DEFAULT_SOCKET "/run/msgguard/msgguard.sock"
-#define EXIT_SHIM_FAILED 125
-#define EXIT_CANNOT_RUN 126
-#define EXIT_NOT_FOUND 127
+#define DEFAULT_SOCKET	  "/run/msgguard/msgguard.sock"
+#define EXIT_SHIM_FAILED  125
+#define EXIT_CANNOT_RUN	  126
+#define EXIT_NOT_FOUND	  127
 #define REPLY_TIMEOUT_SEC 10
 
 struct options {
@@ -51,7 +51,8 @@ static void usage(FILE *f)
 {
 	fputs("Usage: msgguard-shim [--socket PATH] [--profile NAME] [--] PROGRAM [ARGS...]\n"
 	      "Run PROGRAM with every msgctl(2) decided by msgguardd.\n"
-	      "  --socket PATH   msgguardd socket (default $MSGGUARD_SOCKET or " DEFAULT_SOCKET ")\n"
+	      "  --socket PATH   msgguardd socket (default $MSGGUARD_SOCKET or " DEFAULT_SOCKET
+	      ")\n"
 	      "  --profile NAME  policy profile (default: chosen by the daemon)\n",
 	      f);
 }
@@ -59,10 +60,10 @@ static void usage(FILE *f)
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"profile", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"socket", required_argument, NULL, 's'},
+	    {"profile", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	int c;
 
@@ -117,8 +118,8 @@ static int daemon_connect(const char *path)
 static void send_listener(int sock, int listener, const char *profile)
 {
 	struct mg_reg_request req = {
-		.magic = MG_PROTO_MAGIC,
-		.version = MG_PROTO_VERSION,
+	    .magic = MG_PROTO_MAGIC,
+	    .version = MG_PROTO_VERSION,
 	};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -126,10 +127,10 @@ static void send_listener(int sock, int listener, const char *profile)
 	} control = {0};
 	struct iovec iov = {.iov_base = &req, .iov_len = sizeof(req)};
 	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = control.buf,
+	    .msg_controllen = sizeof(control.buf),
 	};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
@@ -181,7 +182,8 @@ int main(int argc, char **argv)
 	sock = daemon_connect(o.socket);
 	r = filter_install();
 	if (r < 0)
-		die(EXIT_SHIM_FAILED, "cannot install the seccomp filter: %s; refusing to run unguarded",
+		die(EXIT_SHIM_FAILED,
+		    "cannot install the seccomp filter: %s; refusing to run unguarded",
 		    strerror(-r));
 	listener = r;
 	send_listener(sock, listener, o.profile);
