@@ -127,6 +127,13 @@ void policy_evaluate(const struct policy *p, const struct policy_profile *profil
 {
 	const struct policy_rule *rule = NULL;
 
+	if (req->cmd >= 0 && req->cmd < MG_CMD_MAX && (profile->kernel_allow & (1u << req->cmd))) {
+		/* What the filter decides in the kernel, decided the same way here. */
+		*ret = (struct policy_decision){.verdict = POLICY_ALLOW,
+						.enforced = profile->mode == POLICY_ENFORCE,
+						.kernel_allow = true};
+		return;
+	}
 	for (size_t i = 0; i < profile->n_rules; i++)
 		if (rule_matches(&p->rules[profile->rules[i]], req)) {
 			rule = &p->rules[profile->rules[i]];
@@ -144,5 +151,55 @@ void policy_evaluate(const struct policy *p, const struct policy_profile *profil
 
 const char *policy_decision_rule_name(const struct policy_decision *d)
 {
+	if (d->kernel_allow)
+		return "(kernel_allow)";
 	return d->rule ? d->rule->name : "(default)";
+}
+
+/* What a rule's keys read besides the registers; kept beside the matchers above. */
+static unsigned rule_needs(const struct policy_rule *r)
+{
+	unsigned n = 0;
+
+	if (r->has_caller_uid || r->has_caller_gid || r->queue_owner == POLICY_OWNER_CALLER ||
+	    r->set_uid == POLICY_SET_ID_CALLER || r->set_gid == POLICY_SET_ID_CALLER)
+		n |= POLICY_NEED_CALLER;
+	if (r->has_queue_key || r->queue_owner != POLICY_OWNER_ANY ||
+	    r->set_uid == POLICY_SET_ID_UNCHANGED || r->set_gid == POLICY_SET_ID_UNCHANGED)
+		n |= POLICY_NEED_QUEUE;
+	if (rule_has_value_keys(r))
+		n |= POLICY_NEED_VALUES;
+	return n;
+}
+
+void policy_profile_compute_needs(const struct policy *p, struct policy_profile *profile)
+{
+	for (int slot = 0; slot < POLICY_NEEDS_SLOTS; slot++) {
+		int cmd = slot < MG_CMD_MAX ? slot : -1;
+		unsigned n = 0;
+
+		for (size_t i = 0; i < profile->n_rules; i++) {
+			const struct policy_rule *r = &p->rules[profile->rules[i]];
+
+			if (rule_cmd_matches(r, cmd))
+				n |= rule_needs(r);
+		}
+		profile->needs[slot] = (uint8_t)n;
+	}
+}
+
+const struct policy_rule *policy_profile_rule_for(const struct policy *p,
+						  const struct policy_profile *profile, int cmd)
+{
+	for (size_t i = 0; i < profile->n_rules; i++)
+		if (rule_cmd_matches(&p->rules[profile->rules[i]], cmd))
+			return &p->rules[profile->rules[i]];
+	return NULL;
+}
+
+const char *policy_audit_name(enum policy_audit a)
+{
+	static const char *const names[_POLICY_AUDIT_MAX] = {
+	    [POLICY_AUDIT_ALL] = "all", [POLICY_AUDIT_DENY] = "deny", [POLICY_AUDIT_NONE] = "none"};
+	return a < _POLICY_AUDIT_MAX ? names[a] : "unknown";
 }

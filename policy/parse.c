@@ -53,9 +53,20 @@ enum {
 	DAEMON_AUDIT,
 	DAEMON_MAX_LISTENERS,
 	DAEMON_MAX_PER_UID,
+	DAEMON_AUDIT_FOLD_AFTER,
+	DAEMON_AUDIT_FOLD_INTERVAL,
+	DAEMON_AUDIT_QUEUE,
 	_DAEMON_KEY_MAX
 };
-enum { PROFILE_DEFAULT, PROFILE_ERRNO, PROFILE_MODE, PROFILE_UNITS, _PROFILE_KEY_MAX };
+enum {
+	PROFILE_DEFAULT,
+	PROFILE_ERRNO,
+	PROFILE_MODE,
+	PROFILE_UNITS,
+	PROFILE_AUDIT,
+	PROFILE_KERNEL_ALLOW,
+	_PROFILE_KEY_MAX
+};
 enum {
 	RULE_PROFILE,
 	RULE_CMD,
@@ -500,12 +511,42 @@ static int daemon_max_per_uid(struct parser *ps, const char *key, const char *va
 	return parse_listeners(ps, key, value, &ps->p->daemon.max_listeners_per_uid);
 }
 
+static int parse_bounded(struct parser *ps, const char *key, const char *value, uint32_t lo,
+			 uint32_t hi, int *ret)
+{
+	uint32_t v;
+
+	if (parse_u32(value, false, &v) < 0 || v < lo || v > hi)
+		return value_error(ps, key, "'%s': expected a number from %u to %u", value, lo,
+				   hi);
+	*ret = (int)v;
+	return 0;
+}
+
+static int daemon_fold_after(struct parser *ps, const char *key, const char *value)
+{
+	return parse_bounded(ps, key, value, 0, 1000000, &ps->p->daemon.audit_fold_after);
+}
+
+static int daemon_fold_interval(struct parser *ps, const char *key, const char *value)
+{
+	return parse_bounded(ps, key, value, 1, 3600, &ps->p->daemon.audit_fold_interval);
+}
+
+static int daemon_audit_queue(struct parser *ps, const char *key, const char *value)
+{
+	return parse_bounded(ps, key, value, 16, 65536, &ps->p->daemon.audit_queue);
+}
+
 static const struct key_def daemon_keys[_DAEMON_KEY_MAX] = {
     [DAEMON_SOCKET] = {"socket", daemon_socket},
     [DAEMON_CONTROL] = {"control", daemon_control},
     [DAEMON_AUDIT] = {"audit", daemon_audit},
     [DAEMON_MAX_LISTENERS] = {"max_listeners", daemon_max_listeners},
     [DAEMON_MAX_PER_UID] = {"max_listeners_per_uid", daemon_max_per_uid},
+    [DAEMON_AUDIT_FOLD_AFTER] = {"audit_fold_after", daemon_fold_after},
+    [DAEMON_AUDIT_FOLD_INTERVAL] = {"audit_fold_interval", daemon_fold_interval},
+    [DAEMON_AUDIT_QUEUE] = {"audit_queue", daemon_audit_queue},
 };
 
 /* ---- [profile "NAME"] -------------------------------------------------------- */
@@ -556,11 +597,31 @@ static int profile_units(struct parser *ps, const char *key, const char *value)
 	return list_foreach(ps, key, value, unit_token, cur_profile(ps));
 }
 
+static int profile_audit(struct parser *ps, const char *key, const char *value)
+{
+	for (int a = 0; a < _POLICY_AUDIT_MAX; a++)
+		if (strcmp(value, policy_audit_name(a)) == 0) {
+			cur_profile(ps)->audit = a;
+			return 0;
+		}
+	return value_error(ps, key, "'%s': expected all, deny or none", value);
+}
+
+static int profile_kernel_allow(struct parser *ps, const char *key, const char *value)
+{
+	struct policy_profile *pr = cur_profile(ps);
+
+	pr->kernel_allow_line = ps->line;
+	return list_foreach(ps, key, value, cmd_token, &pr->kernel_allow);
+}
+
 static const struct key_def profile_keys[_PROFILE_KEY_MAX] = {
     [PROFILE_DEFAULT] = {"default", profile_default},
     [PROFILE_ERRNO] = {"errno", profile_errno},
     [PROFILE_MODE] = {"mode", profile_mode},
     [PROFILE_UNITS] = {"units", profile_units},
+    [PROFILE_AUDIT] = {"audit", profile_audit},
+    [PROFILE_KERNEL_ALLOW] = {"kernel_allow", profile_kernel_allow},
 };
 
 /* ---- [rule "NAME"] -------------------------------------------------------------- */
@@ -1244,13 +1305,36 @@ static int collect_rules(struct policy *p)
 		for (size_t j = 0; j < p->n_rules; j++)
 			if (p->rules[j].profile == i)
 				pr->rules[pr->n_rules++] = j;
+		policy_profile_compute_needs(p, pr);
 	}
 	return 0;
+}
+
+/*
+ * A command decided in the kernel never reaches the rules: a rule that could
+ * decide it would be dead, and the admin would believe it is enforced.
+ */
+static void check_kernel_allow(struct parser *ps, const struct policy_profile *pr)
+{
+	for (int cmd = 0; cmd < MG_CMD_MAX; cmd++) {
+		const struct policy_rule *r;
+
+		if (!(pr->kernel_allow & (1u << cmd)))
+			continue;
+		r = policy_profile_rule_for(ps->p, pr, cmd);
+		if (r)
+			parser_error(ps, pr->kernel_allow_line,
+				     "kernel_allow %s in [profile \"%s\"]: [rule \"%s\"] at line %u "
+				     "also decides %s, and would never see it",
+				     mg_cmd_name(cmd), pr->name, r->name, r->line, mg_cmd_name(cmd));
+	}
 }
 
 /* Cross-references, once the whole file is read. */
 static int policy_link(struct parser *ps)
 {
+	int r;
+
 	if (ps->p->n_profiles == 0)
 		parser_error(ps, 0, "no profile: define at least one [profile \"NAME\"] section");
 	for (size_t i = 0; i < ps->p->n_rules; i++)
@@ -1259,7 +1343,12 @@ static int policy_link(struct parser *ps)
 		check_units(ps, i);
 	if (ps->n_errors > 0)
 		return -EINVAL;
-	return collect_rules(ps->p);
+	r = collect_rules(ps->p);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ps->p->n_profiles; i++)
+		check_kernel_allow(ps, &ps->p->profiles[i]);
+	return ps->n_errors > 0 ? -EINVAL : 0;
 }
 
 static int parser_run(struct parser *ps)
@@ -1294,6 +1383,9 @@ int policy_parse_file(const char *path, unsigned flags, struct policy **ret,
 	int r;
 
 	ps.p = calloc(1, sizeof(*ps.p));
+	if (ps.p)
+		ps.p->daemon = (struct policy_daemon){
+		    .audit_fold_after = -1, .audit_fold_interval = -1, .audit_queue = -1};
 	if (!ps.p)
 		return -ENOMEM;
 	ps.p->path = strdup(path);

@@ -29,6 +29,22 @@ enum policy_mode {
 	_POLICY_MODE_MAX,
 };
 
+/* Which decisions of a profile get an audit record. */
+enum policy_audit {
+	POLICY_AUDIT_ALL,  /* every decision (repeated allows folded into summaries) */
+	POLICY_AUDIT_DENY, /* denials and would-be denials only */
+	POLICY_AUDIT_NONE, /* none (counts stay in msgguardctl status) */
+	_POLICY_AUDIT_MAX,
+};
+
+/* What evaluating a command needs besides the registers (policy_profile.needs). */
+enum {
+	POLICY_NEED_CALLER = 1 << 0, /* the caller's euid/egid (/proc/TID/status) */
+	POLICY_NEED_QUEUE = 1 << 1,  /* the queue's attributes (lookup in its namespace) */
+	POLICY_NEED_VALUES = 1 << 2, /* IPC_SET values (the daemon performs the IPC_SET) */
+};
+#define POLICY_NEEDS_SLOTS (MG_CMD_MAX + 1) /* one per command, the last for unknown ones */
+
 enum policy_owner {
 	POLICY_OWNER_ANY,    /* key absent */
 	POLICY_OWNER_CALLER, /* queue uid or cuid == caller euid */
@@ -91,6 +107,18 @@ struct policy_profile {
 	char **units;  /* NULL-terminated; may be empty */
 	size_t *rules; /* indices into policy.rules, in file order */
 	size_t n_rules;
+	enum policy_audit audit;
+	/*
+	 * Commands (bit n = command n) the shim's filter allows in the kernel:
+	 * never notified, never individually audited, fixed until the service
+	 * restarts. No rule of the profile may decide them (checked at load),
+	 * and the daemon allows them too when they arrive in a form the filter
+	 * does not match, so both paths agree.
+	 */
+	uint32_t kernel_allow;
+	unsigned kernel_allow_line; /* 0 = no kernel_allow key */
+	/* POLICY_NEED_* per command (policy_profile_needs()), filled at load. */
+	uint8_t needs[POLICY_NEEDS_SLOTS];
 };
 
 struct policy_daemon {
@@ -99,6 +127,10 @@ struct policy_daemon {
 	char *audit;			/* NULL = built-in default */
 	unsigned max_listeners;		/* 0 = built-in default */
 	unsigned max_listeners_per_uid; /* 0 = built-in default */
+	/* Audit folding and queue; negative = built-in default. */
+	int audit_fold_after;	 /* identical allow records per interval before folding; 0 = never */
+	int audit_fold_interval; /* seconds */
+	int audit_queue;	 /* records the audit queue holds */
 };
 
 struct policy {
@@ -160,11 +192,28 @@ struct policy_request {
 /* True when a rule of the profile looks at IPC_SET values (the buffer must be read). */
 bool policy_profile_has_value_rules(const struct policy *p, const struct policy_profile *profile);
 
+/*
+ * POLICY_NEED_* for evaluating cmd (-1 or unknown: the last slot) in this
+ * profile: the union over the rules that can match cmd. Filled at load.
+ */
+static inline unsigned policy_profile_needs(const struct policy_profile *profile, int cmd)
+{
+	return profile->needs[cmd >= 0 && cmd < MG_CMD_MAX ? cmd : MG_CMD_MAX];
+}
+/* Compute profile->needs (called by the parser once rules are linked). */
+void policy_profile_compute_needs(const struct policy *p, struct policy_profile *profile);
+/* True when a rule of the profile can match cmd (the kernel_allow check). */
+const struct policy_rule *policy_profile_rule_for(const struct policy *p,
+						  const struct policy_profile *profile, int cmd);
+/* "all", "deny", "none". */
+const char *policy_audit_name(enum policy_audit a);
+
 struct policy_decision {
 	enum policy_verdict verdict;	/* what the policy says */
 	bool enforced;			/* false: permissive profile, deny recorded not applied */
 	int error;			/* errno to return when verdict is deny */
-	const struct policy_rule *rule; /* NULL = the profile's default decided */
+	const struct policy_rule *rule; /* NULL = the profile's default or kernel_allow decided */
+	bool kernel_allow;		/* the command is in the profile's kernel_allow */
 };
 
 /*
@@ -174,7 +223,7 @@ struct policy_decision {
 void policy_evaluate(const struct policy *p, const struct policy_profile *profile,
 		     const struct policy_request *req, struct policy_decision *ret);
 
-/* "name" of the deciding rule, or "(default)". */
+/* "name" of the deciding rule, "(kernel_allow)" or "(default)". */
 const char *policy_decision_rule_name(const struct policy_decision *d);
 
 /*
