@@ -163,6 +163,23 @@ int caller_open_ipc_ns(pid_t tid)
 	return fd < 0 ? negative_errno() : fd;
 }
 
+/*
+ * "Name:" of /proc/TID/status is the comm, with '\\' and '\n' escaped by the
+ * kernel; reading it here saves opening /proc/TID/comm.
+ */
+static void copy_name(const char *field, char *out, size_t size)
+{
+	size_t n;
+
+	if (!field) {
+		out[0] = '\0';
+		return;
+	}
+	field += strspn(field, " \t");
+	n = strcspn(field, "\n");
+	snprintf(out, size, "%.*s", (int)n, field);
+}
+
 static int read_status(pid_t tid, struct caller *c)
 {
 	char path[64], status[4096];
@@ -181,6 +198,7 @@ static int read_status(pid_t tid, struct caller *c)
 	c->pid = (pid_t)strtol(tgid, NULL, 10);
 	c->euid = (uid_t)uid;
 	c->egid = (gid_t)gid;
+	copy_name(status_field(status, "Name"), c->comm, sizeof(c->comm));
 	return c->pid > 0 ? 0 : -EBADMSG;
 }
 
@@ -196,9 +214,6 @@ int caller_read(pid_t tid, struct caller *ret)
 	r = read_status(tid, &c);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "/proc/%d/comm", tid);
-	if (read_file(path, c.comm, sizeof(c.comm)) == 0)
-		c.comm[strcspn(c.comm, "\n")] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/exe", tid);
 	n = readlink(path, c.exe, sizeof(c.exe) - 1);
 	c.exe[n > 0 ? n : 0] = '\0';
@@ -242,8 +257,8 @@ static void stat_queue(enum mg_lookup how, int msqid, struct queue_info *q)
 }
 
 /*
- * The daemon is single-threaded: setns() moves the whole process into the
- * caller's IPC namespace for one msgctl, and straight back. Failing to get
+ * setns() moves this thread (the event loop) into the caller's IPC namespace
+ * for one msgctl, and straight back. Failing to get
  * back would leave every later decision looking at the wrong queues, so
  * that is fatal (the kernel then fails closed: ENOSYS for every service).
  */

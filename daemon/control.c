@@ -93,6 +93,8 @@ static void status_services(const struct server *s, int fd)
 
 static void do_status(struct server *s, int fd)
 {
+	struct audit_stats a;
+
 	sendf(fd, "state: running");
 	sendf(fd, "policy: %s (%zu profiles, %zu rules)", s->policy->path, s->policy->n_profiles,
 	      s->policy->n_rules);
@@ -100,6 +102,13 @@ static void do_status(struct server *s, int fd)
 	sendf(fd, "services: %zu", s->registry.n);
 	sendf(fd, "decisions: %llu", (unsigned long long)s->decisions);
 	sendf(fd, "denials: %llu", (unsigned long long)s->denials);
+	audit_get_stats(s->audit, &a);
+	sendf(fd,
+	      "audit: queued=%llu written=%llu failed=%llu depth=%u capacity=%u waits=%llu "
+	      "waited_ms=%llu",
+	      (unsigned long long)a.queued, (unsigned long long)a.written,
+	      (unsigned long long)a.failed, a.depth, a.capacity, (unsigned long long)a.waits,
+	      (unsigned long long)a.waited_ms);
 	status_services(s, fd);
 	sendf(fd, "OK");
 }

@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "caller.h"
+#include "fold.h"
 #include "ids.h"
 #include "log.h"
 #include "privs.h"
@@ -163,6 +164,7 @@ static int setup(struct server *s, const struct options *o)
 	r = load_policy(o->policy, &s->policy);
 	if (r < 0)
 		return r;
+	s->policy_gen = 1;
 	s->policy_path = strdup(o->policy);
 	s->policy_loaded_at = time(NULL);
 	if (!s->policy_path)
@@ -191,6 +193,16 @@ static int setup(struct server *s, const struct options *o)
 	r = privs_drop();
 	if (r < 0)
 		return r;
+	/* After the drop: the writer thread inherits this thread's reduced credentials. */
+	r = fold_new(FOLD_SLOTS, &s->fold);
+	if (r < 0)
+		return log_error_errno(r, "cannot allocate the audit fold table: %m");
+	r = audit_start(s->audit,
+			s->policy->daemon.audit_queue > 0 ? (unsigned)s->policy->daemon.audit_queue
+							  : AUDIT_QUEUE_DEFAULT,
+			server_audit_stalled, s);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the audit writer: %m");
 	audit_policy_loaded(s);
 	server_recover_inflight(s);
 	return 0;

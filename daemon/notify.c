@@ -2,8 +2,11 @@
 /*
  * Where each msgctl is decided: receive the notification, classify the call
  * as the kernel will execute it, read who is calling and which queue it
- * names, confirm the notification is still live, evaluate the policy, answer,
- * and only then write the audit record.
+ * names only when the profile's rules for that command look at them (and for
+ * a denial, whose record must name its caller), confirm the notification is
+ * still live if anything was read, evaluate the policy, answer, and only then
+ * queue the audit record (audit.c writes it from another thread; repeated
+ * allows are folded into summaries, fold.c).
  *
  * Trust: the notification's registers are a kernel snapshot (race-free);
  * /proc and the queue lookup are only believed after ID_VALID. Any failure on
@@ -21,6 +24,7 @@
 #include <unistd.h>
 
 #include "caller.h"
+#include "fold.h"
 #include "ids.h"
 #include "ipcset.h"
 #include "log.h"
@@ -31,6 +35,7 @@
 struct outcome {
 	int classify_error; /* < 0: not a msgctl we know (arch, syscall) */
 	int caller_error;   /* < 0: caller or queue unreadable */
+	bool identity;	    /* caller was read and confirmed with ID_VALID */
 	struct mg_call call;
 	struct caller caller;
 	struct queue_info queue;
@@ -63,17 +68,32 @@ static int notif_id_valid(int fd, uint64_t id)
 	return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0 ? -errno : 0;
 }
 
-static int read_caller(int fd, const struct seccomp_notif *req, struct outcome *o)
+/*
+ * Read what evaluating needs (POLICY_NEED_*), then confirm: everything read
+ * came from a tid that may have been recycled meanwhile.
+ */
+static int read_needed(int fd, const struct seccomp_notif *req, unsigned needs,
+		       struct outcome *o)
 {
-	int r = caller_read((pid_t)req->pid, &o->caller);
+	int r;
 
-	if (r < 0)
-		return r;
-	r = caller_queue_lookup((pid_t)req->pid, o->call.lookup, o->call.msqid, &o->queue);
-	if (r < 0)
-		return r;
-	/* Everything above was read from a tid that may have been recycled meanwhile. */
-	return notif_id_valid(fd, req->id);
+	if (needs & POLICY_NEED_CALLER) {
+		r = caller_read((pid_t)req->pid, &o->caller);
+		if (r < 0)
+			return r;
+	}
+	if (needs & POLICY_NEED_QUEUE) {
+		r = caller_queue_lookup((pid_t)req->pid, o->call.lookup, o->call.msqid,
+					&o->queue);
+		if (r < 0)
+			return r;
+	}
+	if (!needs)
+		return 0;
+	r = notif_id_valid(fd, req->id);
+	if (r == 0 && (needs & POLICY_NEED_CALLER))
+		o->identity = true;
+	return r;
 }
 
 static void evaluate(const struct server *s, struct outcome *o)
@@ -103,8 +123,9 @@ static void evaluate(const struct server *s, struct outcome *o)
 
 static bool needs_values(const struct server *s, const struct outcome *o)
 {
+	(void)s;
 	return o->call.cmd == MG_IPC_SET && o->call.set_applies &&
-	       policy_profile_has_value_rules(s->policy, o->profile);
+	       (policy_profile_needs(o->profile, MG_IPC_SET) & POLICY_NEED_VALUES);
 }
 
 static void deny_because(struct outcome *o, const char *reason)
@@ -177,12 +198,67 @@ static void decide_with_values(struct server *s, struct service *svc,
 	perform_ipcset(fd, req, job, r, o);
 }
 
+static const struct policy_profile *service_profile(struct server *s, struct service *svc)
+{
+	/* Looked up once per policy generation, not per call. */
+	if (svc->policy_gen != s->policy_gen) {
+		svc->policy_profile = policy_profile_by_name(s->policy, svc->profile);
+		svc->policy_gen = s->policy_gen;
+	}
+	return svc->policy_profile;
+}
+
+static bool deny_verdict(const struct outcome *o)
+{
+	return !o->allow || o->decision.verdict == POLICY_DENY;
+}
+
+static bool wants_record(const struct outcome *o)
+{
+	if (!o->profile || o->reason)
+		return true; /* errors are always recorded */
+	switch (o->profile->audit) {
+	case POLICY_AUDIT_ALL:
+		return true;
+	case POLICY_AUDIT_DENY:
+		return deny_verdict(o);
+	default:
+		return false;
+	}
+}
+
+/*
+ * A denial's record names its caller and the queue, read before the answer
+ * and confirmed with ID_VALID like any input of a decision: after the answer
+ * the tid may already belong to someone else. A failed read changes nothing
+ * but the record. Allows pay for none of this.
+ */
+static void identify_denied(int fd, const struct seccomp_notif *req, struct outcome *o)
+{
+	struct outcome copy;
+
+	if (o->identity || o->classify_error < 0 || !deny_verdict(o) || !wants_record(o))
+		return;
+	copy = *o;
+	if (caller_read((pid_t)req->pid, &copy.caller) < 0)
+		return;
+	if (!copy.queue.known && caller_queue_lookup((pid_t)req->pid, copy.call.lookup,
+						     copy.call.msqid, &copy.queue) < 0)
+		return;
+	if (notif_id_valid(fd, req->id) < 0)
+		return;
+	copy.identity = true;
+	*o = copy;
+}
+
 static void decide(struct server *s, struct service *svc, const struct seccomp_notif *req,
 		   struct outcome *o)
 {
+	unsigned needs;
+
 	o->allow = false;
 	o->error = EPERM;
-	o->profile = policy_profile_by_name(s->policy, svc->profile);
+	o->profile = service_profile(s, svc);
 	if (o->profile && o->profile->error)
 		o->error = o->profile->error;
 	o->classify_error = mg_call_classify(req->data.arch, req->data.nr,
@@ -191,13 +267,16 @@ static void decide(struct server *s, struct service *svc, const struct seccomp_n
 		o->reason = "not a msgctl entry point msgguard knows";
 		return;
 	}
-	o->caller_error = read_caller(svc->fd, req, o);
-	if (o->caller_error < 0) {
-		o->reason = "caller or queue unreadable";
-		return;
-	}
 	if (!o->profile) {
 		o->reason = "profile no longer in the policy";
+		return;
+	}
+	needs = policy_profile_needs(o->profile, o->call.cmd);
+	if (needs_values(s, o))
+		needs |= POLICY_NEED_CALLER | POLICY_NEED_QUEUE;
+	o->caller_error = read_needed(svc->fd, req, needs, o);
+	if (o->caller_error < 0) {
+		o->reason = "caller or queue unreadable";
 		return;
 	}
 	if (needs_values(s, o))
@@ -226,6 +305,21 @@ static int respond(int fd, struct server *s, const struct seccomp_notif *req,
 	return 0;
 }
 
+/*
+ * What the writer thread needs to format a decision record: copies only, no
+ * pointer into the policy or the registry (both may be gone by then).
+ */
+struct decision_event {
+	struct outcome o; /* o.profile and o.decision.rule are not to be used */
+	char profile[MG_PROFILE_NAME_MAX];
+	char rule[POLICY_NAME_MAX + 1];
+	char unit[256];
+	pid_t service_pid;
+	uint32_t tid;
+	int nr;
+};
+_Static_assert(sizeof(struct decision_event) <= AUDIT_EVENT_MAX, "decision event too large");
+
 static const char *cmd_label(const struct mg_call *c, char *buf, size_t size)
 {
 	const char *name = mg_cmd_name(c->cmd);
@@ -236,15 +330,15 @@ static const char *cmd_label(const struct mg_call *c, char *buf, size_t size)
 	return buf;
 }
 
-static void audit_call_fields(struct audit_record *r, const struct outcome *o, const char *cmd)
+static void audit_call_fields(struct audit_record *r, const struct mg_call *call, const char *cmd)
 {
 	audit_add(r, "MSGGUARD_CMD", "%s", cmd);
-	audit_add(r, "MSGGUARD_CMD_RAW", "0x%llx", (unsigned long long)o->call.cmd_reg);
-	audit_add(r, "MSGGUARD_MSQID", "%d", o->call.msqid);
-	audit_add(r, "MSGGUARD_SYSCALL", "%s", mg_entry_name(o->call.entry));
-	audit_add(r, "MSGGUARD_ARCH", "%s", mg_arch_name(o->call.arch));
-	if (o->call.entry == MG_ENTRY_IPC)
-		audit_add(r, "MSGGUARD_IPC_VERSION", "%u", o->call.ipc_version);
+	audit_add(r, "MSGGUARD_CMD_RAW", "0x%llx", (unsigned long long)call->cmd_reg);
+	audit_add(r, "MSGGUARD_MSQID", "%d", call->msqid);
+	audit_add(r, "MSGGUARD_SYSCALL", "%s", mg_entry_name(call->entry));
+	audit_add(r, "MSGGUARD_ARCH", "%s", mg_arch_name(call->arch));
+	if (call->entry == MG_ENTRY_IPC)
+		audit_add(r, "MSGGUARD_IPC_VERSION", "%u", call->ipc_version);
 }
 
 static void audit_values_fields(struct audit_record *r, const struct outcome *o)
@@ -265,20 +359,21 @@ static void audit_values_fields(struct audit_record *r, const struct outcome *o)
 	}
 }
 
-static void audit_caller_fields(struct audit_record *r, const struct outcome *o,
-				const struct seccomp_notif *req)
+/* Caller fields only when they were read and confirmed; the queue when it was looked up. */
+static void audit_caller_fields(struct audit_record *r, const struct decision_event *ev)
 {
+	const struct outcome *o = &ev->o;
 	const struct caller *c = &o->caller;
 
-	audit_add(r, "MSGGUARD_CALLER_TID", "%u", req->pid);
-	if (o->caller_error < 0 || o->classify_error < 0)
-		return;
-	audit_add(r, "OBJECT_PID", "%d", c->pid);
-	audit_add(r, "MSGGUARD_CALLER_PID", "%d", c->pid);
-	audit_add(r, "MSGGUARD_CALLER_UID", "%u", c->euid);
-	audit_add(r, "MSGGUARD_CALLER_GID", "%u", c->egid);
-	audit_add(r, "MSGGUARD_CALLER_COMM", "%s", c->comm);
-	audit_add(r, "MSGGUARD_CALLER_EXE", "%s", c->exe);
+	audit_add(r, "MSGGUARD_CALLER_TID", "%u", ev->tid);
+	if (o->identity) {
+		audit_add(r, "OBJECT_PID", "%d", c->pid);
+		audit_add(r, "MSGGUARD_CALLER_PID", "%d", c->pid);
+		audit_add(r, "MSGGUARD_CALLER_UID", "%u", c->euid);
+		audit_add(r, "MSGGUARD_CALLER_GID", "%u", c->egid);
+		audit_add(r, "MSGGUARD_CALLER_COMM", "%s", c->comm);
+		audit_add(r, "MSGGUARD_CALLER_EXE", "%s", c->exe);
+	}
 	audit_values_fields(r, o);
 	if (!o->queue.known)
 		return;
@@ -288,58 +383,245 @@ static void audit_caller_fields(struct audit_record *r, const struct outcome *o,
 	audit_add(r, "MSGGUARD_QUEUE_MODE", "0%o", o->queue.mode);
 }
 
+static void audit_message(struct audit_record *r, const struct decision_event *ev,
+			  const char *cmd, bool would)
+{
+	const struct outcome *o = &ev->o;
+	char queue[64] = "", who[128];
+
+	if (o->queue.known)
+		snprintf(queue, sizeof(queue), " key=0x%08x", (uint32_t)o->queue.key);
+	if (o->identity)
+		snprintf(who, sizeof(who), "pid %d (%s) uid %u", o->caller.pid, o->caller.comm,
+			 o->caller.euid);
+	else
+		snprintf(who, sizeof(who), "tid %u of service pid %d", ev->tid, ev->service_pid);
+	audit_add(r, "MESSAGE", "%s%s %s msqid=%d%s by %s: %s%s of profile %s",
+		  would	     ? "would deny"
+		  : o->allow ? "allow"
+			     : "deny",
+		  would ? ", allowed" : "", cmd, o->call.msqid, queue, who,
+		  o->reason ? o->reason : "rule ", o->reason ? "" : ev->rule, ev->profile);
+}
+
+/* Runs on the audit writer thread: reads only the event. */
+static void format_decision(const void *event, struct audit_record *r)
+{
+	const struct decision_event *ev = event;
+	const struct outcome *o = &ev->o;
+	bool deny = deny_verdict(o);
+	bool would = o->allow && deny;
+	char buf[32];
+	const char *cmd = o->classify_error < 0 ? "UNKNOWN" : cmd_label(&o->call, buf, sizeof(buf));
+
+	audit_message(r, ev, cmd, would);
+	audit_add(r, "MESSAGE_ID", "%s", deny ? MG_MSGID_DENY : MG_MSGID_ALLOW);
+	audit_add(r, "PRIORITY", "%d", deny ? LOG_WARNING : LOG_INFO);
+	audit_add(r, "SYSLOG_IDENTIFIER", "msgguardd");
+	audit_add(r, "MSGGUARD_EVENT", "decision");
+	audit_add(r, "MSGGUARD_DECISION", "%s", deny ? "deny" : "allow");
+	audit_add(r, "MSGGUARD_ENFORCED", "%s", would ? "no" : "yes");
+	audit_add(r, "MSGGUARD_PROFILE", "%s", ev->profile);
+	audit_add(r, "MSGGUARD_RULE", "%s", ev->rule);
+	/* journald may not resolve OBJECT_PID of a caller that already exited. */
+	if (ev->unit[0])
+		audit_add(r, "MSGGUARD_UNIT", "%s", ev->unit);
+	audit_add(r, "MSGGUARD_SERVICE_PID", "%d", ev->service_pid);
+	if (o->classify_error < 0)
+		audit_add(r, "MSGGUARD_SYSCALL_NR", "%d", ev->nr);
+	else
+		audit_call_fields(r, &o->call, cmd);
+	if (deny)
+		audit_add(r, "MSGGUARD_ERRNO", "%s", mg_errno_name(o->error) ?: "EPERM");
+	audit_caller_fields(r, ev);
+}
+
 static const char *rule_label(const struct outcome *o)
 {
 	return o->reason ? "(error)" : policy_decision_rule_name(&o->decision);
 }
 
-static void audit_message(struct audit_record *r, const struct outcome *o, const char *cmd,
-			  const struct service *svc, bool would)
+static void event_fill(struct decision_event *ev, const struct service *svc,
+		       const struct seccomp_notif *req, const struct outcome *o)
 {
-	char queue[64] = "";
+	ev->o = *o;
+	snprintf(ev->profile, sizeof(ev->profile), "%s", svc->profile);
+	snprintf(ev->rule, sizeof(ev->rule), "%s", rule_label(o));
+	snprintf(ev->unit, sizeof(ev->unit), "%s", svc->unit);
+	ev->service_pid = svc->pid;
+	ev->tid = req->pid;
+	ev->nr = req->data.nr;
+}
 
-	if (o->queue.known)
-		snprintf(queue, sizeof(queue), " key=0x%08x", (uint32_t)o->queue.key);
-	audit_add(r, "MESSAGE", "%s%s %s msqid=%d%s by pid %d (%s) uid %u: %s%s of profile %s",
-		  would	     ? "would deny"
-		  : o->allow ? "allow"
-			     : "deny",
-		  would ? ", allowed" : "", cmd, o->call.msqid, queue, o->caller.pid,
-		  o->caller.comm, o->caller.euid, o->reason ? o->reason : "rule ",
-		  o->reason ? "" : rule_label(o), svc->profile);
+/* ---- folding repeated allows ---------------------------------------------------------- */
+
+struct summary_event {
+	struct mg_call call; /* cmd, cmd_reg, msqid, entry, arch */
+	char profile[MG_PROFILE_NAME_MAX];
+	char rule[POLICY_NAME_MAX + 1];
+	char unit[256];
+	pid_t service_pid;
+	bool has_euid, has_queue;
+	uint32_t euid;
+	int32_t queue_key;
+	uint64_t count, interval_s;
+};
+_Static_assert(sizeof(struct summary_event) <= AUDIT_EVENT_MAX, "summary event too large");
+
+static void format_summary(const void *event, struct audit_record *r)
+{
+	const struct summary_event *ev = event;
+	char buf[32];
+	const char *cmd = cmd_label(&ev->call, buf, sizeof(buf));
+
+	audit_add(r, "MESSAGE",
+		  "allow %s msqid=%d by service pid %d: %llu more decisions of rule %s of "
+		  "profile %s in the last %llu s, not recorded one by one",
+		  cmd, ev->call.msqid, ev->service_pid, (unsigned long long)ev->count, ev->rule,
+		  ev->profile, (unsigned long long)ev->interval_s);
+	audit_add(r, "MESSAGE_ID", "%s", MG_MSGID_SUMMARY);
+	audit_add(r, "PRIORITY", "%d", LOG_INFO);
+	audit_add(r, "SYSLOG_IDENTIFIER", "msgguardd");
+	audit_add(r, "MSGGUARD_EVENT", "summary");
+	audit_add(r, "MSGGUARD_DECISION", "allow");
+	audit_add(r, "MSGGUARD_COUNT", "%llu", (unsigned long long)ev->count);
+	audit_add(r, "MSGGUARD_INTERVAL_S", "%llu", (unsigned long long)ev->interval_s);
+	audit_add(r, "MSGGUARD_PROFILE", "%s", ev->profile);
+	audit_add(r, "MSGGUARD_RULE", "%s", ev->rule);
+	if (ev->unit[0])
+		audit_add(r, "MSGGUARD_UNIT", "%s", ev->unit);
+	audit_add(r, "MSGGUARD_SERVICE_PID", "%d", ev->service_pid);
+	audit_call_fields(r, &ev->call, cmd);
+	if (ev->has_euid)
+		audit_add(r, "MSGGUARD_CALLER_UID", "%u", ev->euid);
+	if (ev->has_queue)
+		audit_add(r, "MSGGUARD_QUEUE_KEY", "0x%08x", (uint32_t)ev->queue_key);
+}
+
+static void fold_key_of(struct fold_key *k, const struct service *svc, const struct outcome *o)
+{
+	memset(k, 0, sizeof(*k));
+	k->service = svc;
+	k->rule = o->decision.rule;
+	k->kernel_allow = o->decision.kernel_allow;
+	k->cmd_reg = o->call.cmd_reg;
+	k->cmd = o->call.cmd;
+	k->msqid = o->call.msqid;
+	k->entry = (uint8_t)o->call.entry;
+	k->arch = (uint8_t)o->call.arch;
+	k->has_euid = o->identity;
+	k->euid = o->identity ? o->caller.euid : 0;
+	k->has_queue = o->queue.known;
+	k->queue_key = o->queue.known ? o->queue.key : 0;
+}
+
+static unsigned fold_after(const struct server *s)
+{
+	int v = s->policy->daemon.audit_fold_after;
+
+	return v < 0 ? AUDIT_FOLD_AFTER_DEFAULT : (unsigned)v;
+}
+
+static unsigned fold_interval_s(const struct server *s)
+{
+	int v = s->policy->daemon.audit_fold_interval;
+
+	return v <= 0 ? AUDIT_FOLD_INTERVAL_DEFAULT : (unsigned)v;
+}
+
+static void summary_fill(struct summary_event *ev, const struct server *s,
+			 const struct fold_entry *e)
+{
+	const struct service *svc = e->key.service;
+	const struct policy_rule *rule = e->key.rule;
+	struct policy_decision d = {.rule = rule, .kernel_allow = e->key.kernel_allow};
+
+	memset(ev, 0, sizeof(*ev));
+	ev->call.cmd_reg = e->key.cmd_reg;
+	ev->call.raw_cmd = (int)(uint32_t)e->key.cmd_reg;
+	ev->call.msqid = e->key.msqid;
+	ev->call.entry = e->key.entry;
+	ev->call.arch = e->key.arch;
+	ev->call.cmd = e->key.cmd;
+	snprintf(ev->profile, sizeof(ev->profile), "%s", svc->profile);
+	snprintf(ev->rule, sizeof(ev->rule), "%s", policy_decision_rule_name(&d));
+	snprintf(ev->unit, sizeof(ev->unit), "%s", svc->unit);
+	ev->service_pid = svc->pid;
+	ev->has_euid = e->key.has_euid;
+	ev->euid = e->key.euid;
+	ev->has_queue = e->key.has_queue;
+	ev->queue_key = e->key.queue_key;
+	ev->count = e->folded;
+	ev->interval_s = fold_interval_s(s);
+}
+
+/*
+ * One summary per key with folded decisions, then a fresh interval. Runs at
+ * the end of each interval, and before anything a key points at (a service,
+ * the policy's rules) is freed. Summaries are never optional.
+ */
+void notify_fold_flush(struct server *s)
+{
+	struct summary_event ev;
+
+	if (!s->fold)
+		return;
+	for (size_t i = 0; i < fold_count(s->fold); i++) {
+		const struct fold_entry *e = fold_nth(s->fold, i);
+
+		if (!e->folded)
+			continue;
+		summary_fill(&ev, s, e);
+		if (audit_submit(s->audit, format_summary, &ev, sizeof(ev), 0) < 0)
+			log_warning("audit: cannot record a summary of %llu allowed calls",
+				    (unsigned long long)e->folded);
+	}
+	fold_clear(s->fold);
+	s->fold_next_ms = 0;
+}
+
+/*
+ * An allow record: written while its key is under the threshold and the
+ * queue has room, otherwise counted for the summary. Never lost, never waits.
+ */
+static void record_allow(struct server *s, const struct service *svc,
+			 const struct seccomp_notif *req, const struct outcome *o)
+{
+	struct decision_event ev;
+	struct fold_entry *e;
+	struct fold_key key;
+
+	fold_key_of(&key, svc, o);
+	e = fold_get(s->fold, &key);
+	if (!e) {
+		notify_fold_flush(s); /* table full: end the interval early */
+		e = fold_get(s->fold, &key);
+	}
+	if (!s->fold_next_ms)
+		s->fold_next_ms = now_ms() + fold_interval_s(s) * 1000ull;
+	if (e->written < fold_after(s) || fold_after(s) == 0) {
+		event_fill(&ev, svc, req, o);
+		if (audit_submit(s->audit, format_decision, &ev, sizeof(ev), AUDIT_OPTIONAL) == 0) {
+			e->written++;
+			return;
+		}
+	}
+	e->folded++;
 }
 
 static void audit_decision(struct server *s, const struct service *svc,
 			   const struct seccomp_notif *req, const struct outcome *o)
 {
-	bool deny_verdict = !o->allow || o->decision.verdict == POLICY_DENY;
-	bool would = o->allow && deny_verdict;
-	struct audit_record r;
-	char buf[32];
-	const char *cmd = o->classify_error < 0 ? "UNKNOWN" : cmd_label(&o->call, buf, sizeof(buf));
+	struct decision_event ev;
 
-	audit_record_init(&r);
-	audit_message(&r, o, cmd, svc, would);
-	audit_add(&r, "MESSAGE_ID", "%s", deny_verdict ? MG_MSGID_DENY : MG_MSGID_ALLOW);
-	audit_add(&r, "PRIORITY", "%d", deny_verdict ? LOG_WARNING : LOG_INFO);
-	audit_add(&r, "SYSLOG_IDENTIFIER", "msgguardd");
-	audit_add(&r, "MSGGUARD_EVENT", "decision");
-	audit_add(&r, "MSGGUARD_DECISION", "%s", deny_verdict ? "deny" : "allow");
-	audit_add(&r, "MSGGUARD_ENFORCED", "%s", would ? "no" : "yes");
-	audit_add(&r, "MSGGUARD_PROFILE", "%s", svc->profile);
-	audit_add(&r, "MSGGUARD_RULE", "%s", rule_label(o));
-	/* journald may not resolve OBJECT_PID of a caller that already exited. */
-	if (svc->unit[0])
-		audit_add(&r, "MSGGUARD_UNIT", "%s", svc->unit);
-	if (o->classify_error < 0)
-		audit_add(&r, "MSGGUARD_SYSCALL_NR", "%d", req->data.nr);
-	else
-		audit_call_fields(&r, o, cmd);
-	if (deny_verdict)
-		audit_add(&r, "MSGGUARD_ERRNO", "%s", mg_errno_name(o->error) ?: "EPERM");
-	audit_caller_fields(&r, o, req);
-	if (audit_emit(s->audit, &r) < 0)
-		log_warning("audit: cannot record a decision about pid %d", o->caller.pid);
+	if (!wants_record(o))
+		return;
+	if (!deny_verdict(o) && !o->reason && s->fold)
+		return record_allow(s, svc, req, o);
+	/* Denials (and would-be denials, and errors): each its own record, always. */
+	event_fill(&ev, svc, req, o);
+	if (audit_submit(s->audit, format_decision, &ev, sizeof(ev), 0) < 0)
+		log_warning("audit: cannot record a decision about tid %u", req->pid);
 }
 
 static void count_rule_denial(struct service *svc, const struct outcome *o)
@@ -387,6 +669,7 @@ static void process(struct server *s, struct service *svc, const struct seccomp_
 	int r;
 
 	decide(s, svc, req, &o);
+	identify_denied(svc->fd, req, &o);
 	r = respond(svc->fd, s, req, &o);
 	svc->slot->inflight = 0;
 	if (r == -ENOENT) {
@@ -466,6 +749,7 @@ void notify_unregister(struct server *s, struct service *svc, const char *why)
 	struct audit_record r;
 
 	log_info("unregistered pid %d (%s): %s", svc->pid, svc->comm, why);
+	notify_fold_flush(s); /* its fold keys point at svc */
 	audit_record_init(&r);
 	audit_add(&r, "MESSAGE", "unregistered pid %d (%s) uid %u: %s", svc->pid, svc->comm,
 		  svc->uid, why);

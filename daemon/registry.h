@@ -8,6 +8,8 @@
 #include "protocol.h"
 #include "state.h"
 
+struct policy_profile;
+
 struct ipcset_quota;
 
 /* What an epoll event points at. */
@@ -38,6 +40,9 @@ struct service {
 	struct ipcset_quota *quota;	 /* its IPC_SET workers still running (ipcset.c) */
 	struct rule_count *rule_denials; /* denials per rule, for status */
 	size_t n_rule_denials;
+	/* Its profile in s->policy, valid while policy_gen == s->policy_gen (notify.c). */
+	const struct policy_profile *policy_profile;
+	uint64_t policy_gen;
 };
 
 struct rule_count {

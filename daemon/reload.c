@@ -50,6 +50,8 @@ static void warn_daemon_settings(const struct server *s, const struct policy *p)
 	if ((old->audit || new->audit) &&
 	    (!old->audit || !new->audit || strcmp(old->audit, new->audit) != 0))
 		log_warning("[daemon] audit changed: takes effect at the next restart");
+	if (old->audit_queue != new->audit_queue)
+		log_warning("[daemon] audit_queue changed: takes effect at the next restart");
 }
 
 int server_reload(struct server *s, struct policy_errors *errs)
@@ -72,8 +74,10 @@ int server_reload(struct server *s, struct policy_errors *errs)
 			   e->n ? e->lines[0] : strerror(-r));
 	} else {
 		warn_daemon_settings(s, p);
+		notify_fold_flush(s); /* fold keys point at the old policy's rules */
 		policy_free(s->policy);
 		s->policy = p;
+		s->policy_gen++;
 		free(s->reload_error);
 		s->reload_error = NULL;
 		s->policy_loaded_at = time(NULL);

@@ -25,6 +25,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
+#include "fold.h"
 #include "server.h"
 #include "state.h"
 #include "util.h"
@@ -462,6 +463,8 @@ static int loop_timeout(const struct server *s, uint64_t now)
 		t = min_timeout(t, (int)(s->watchdog_usec / 2000));
 	if (s->status_dirty)
 		t = min_timeout(t, 1000);
+	if (s->fold_next_ms)
+		t = min_timeout(t, s->fold_next_ms > now ? (int)(s->fold_next_ms - now) : 0);
 	return t;
 }
 
@@ -474,7 +477,23 @@ static void loop_housekeeping(struct server *s)
 		sd_notify(0, "WATCHDOG=1");
 		s->last_watchdog_ms = now;
 	}
+	if (s->fold_next_ms && now >= s->fold_next_ms)
+		notify_fold_flush(s);
+	audit_tick(s->audit);
 	server_status(s, false);
+}
+
+/* The audit queue is full and the loop waits for it: alive, so keep systemd's watchdog fed. */
+void server_audit_stalled(void *userdata)
+{
+	struct server *s = userdata;
+	uint64_t now = now_ms();
+
+	if (s->watchdog_usec && now - s->last_watchdog_ms >= s->watchdog_usec / 2000) {
+		sd_notify(0, "WATCHDOG=1\nSTATUS=Audit sink stalled: denials held back until their "
+			     "records fit");
+		s->last_watchdog_ms = now;
+	}
 }
 
 int server_run(struct server *s)
@@ -501,6 +520,7 @@ int server_run(struct server *s)
 
 void server_done(struct server *s)
 {
+	notify_fold_flush(s); /* before the services the keys point at are freed */
 	handshake_drop_all(s);
 	control_drop_all(s);
 	registry_clear(&s->registry);
@@ -522,4 +542,5 @@ void server_done(struct server *s)
 	free(s->req);
 	free(s->resp);
 	free(s->reload_error);
+	fold_free(s->fold);
 }

@@ -16,6 +16,10 @@
 #define HANDSHAKE_TIMEOUT_MS	      2000 /* a peer that sends nothing is dropped after this */
 #define DEFAULT_MAX_LISTENERS	      1024
 #define DEFAULT_MAX_LISTENERS_PER_UID 64
+#define AUDIT_FOLD_AFTER_DEFAULT      10   /* identical allow records per key and interval */
+#define AUDIT_FOLD_INTERVAL_DEFAULT   5	   /* seconds */
+#define AUDIT_QUEUE_DEFAULT	      512  /* records */
+#define FOLD_SLOTS		      1024 /* distinct keys per interval before an early flush */
 
 struct pending {
 	struct watch watch;
@@ -35,6 +39,9 @@ struct server {
 	bool socket_activated, control_activated;
 	struct state *state;
 	struct policy *policy;
+	uint64_t policy_gen; /* bumped whenever policy changes: starts at 1 */
+	struct fold *fold;   /* allow records being folded (fold.c) */
+	uint64_t fold_next_ms;
 	char *policy_path; /* as given: reloads read it again */
 	time_t policy_loaded_at;
 	char *reload_error; /* first error of the last reload, if it failed */
@@ -89,5 +96,9 @@ int server_reload(struct server *s, struct policy_errors *errs);
 void notify_recover(struct server *s, struct service *svc);
 void notify_readable(struct server *s, struct service *svc, uint32_t events);
 void notify_unregister(struct server *s, struct service *svc, const char *why);
+/* Write the summaries of folded allows and start a new interval. */
+void notify_fold_flush(struct server *s);
 
 uint64_t now_ms(void);
+/* audit_start()'s stalled callback. */
+void server_audit_stalled(void *userdata);
