@@ -15,7 +15,9 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "caller.h"
@@ -202,6 +204,87 @@ static int read_status(pid_t tid, struct caller *c)
 	return c->pid > 0 ? 0 : -EBADMSG;
 }
 
+/* linux/pidfd.h of Linux 6.13 (Debian 12's headers predate it). */
+struct mg_pidfd_info {
+	uint64_t mask, cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0[1];
+};
+#define MG_PIDFD_GET_INFO    _IOWR(0xFF, 11, struct mg_pidfd_info)
+#define MG_PIDFD_INFO_PID    (1ull << 0)
+#define MG_PIDFD_INFO_CREDS  (1ull << 1)
+#define MG_PIDFD_THREAD	     O_EXCL /* Linux 6.9 */
+#define PIDFD_CACHE_SLOTS    64
+
+/* Event loop only. */
+static struct {
+	pid_t tid;
+	int fd;
+} pidfd_cache[PIDFD_CACHE_SLOTS];
+static bool pidfd_unsupported;
+
+/* 0 and *info when the task behind fd is alive and is tid; -ESRCH when gone. */
+static int pidfd_info(int fd, pid_t tid, struct mg_pidfd_info *info)
+{
+	*info = (struct mg_pidfd_info){.mask = MG_PIDFD_INFO_PID | MG_PIDFD_INFO_CREDS};
+	if (ioctl(fd, MG_PIDFD_GET_INFO, info) < 0)
+		return errno == ESRCH ? -ESRCH : negative_errno();
+	if ((info->mask & MG_PIDFD_INFO_CREDS) == 0 || (pid_t)info->pid != tid)
+		return -ESRCH;
+	return 0;
+}
+
+static int pidfd_open_thread(pid_t tid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, tid, MG_PIDFD_THREAD);
+
+	return fd < 0 ? negative_errno() : fd;
+}
+
+/* The cached pidfd of tid, opened if needed, and its info. */
+static int cached_pidfd(pid_t tid, struct mg_pidfd_info *info)
+{
+	unsigned i = (unsigned)tid % PIDFD_CACHE_SLOTS;
+	int r;
+
+	if (pidfd_cache[i].tid == tid && pidfd_cache[i].fd > 0) {
+		if (pidfd_info(pidfd_cache[i].fd, tid, info) == 0)
+			return pidfd_cache[i].fd;
+	}
+	if (pidfd_cache[i].fd > 0)
+		close(pidfd_cache[i].fd);
+	pidfd_cache[i].tid = 0;
+	pidfd_cache[i].fd = 0;
+	r = pidfd_open_thread(tid);
+	if (r < 0)
+		return r;
+	pidfd_cache[i].fd = r;
+	pidfd_cache[i].tid = tid;
+	r = pidfd_info(pidfd_cache[i].fd, tid, info);
+	return r < 0 ? r : pidfd_cache[i].fd;
+}
+
+/* pid, euid, egid of tid through its cached pidfd; -EOPNOTSUPP without kernel support. */
+static int read_pidfd_creds(pid_t tid, struct caller *c)
+{
+	struct mg_pidfd_info info;
+	int fd;
+
+	if (pidfd_unsupported)
+		return -EOPNOTSUPP;
+	fd = cached_pidfd(tid, &info);
+	if (fd == -EINVAL || fd == -ENOTTY || fd == -ENOSYS) {
+		/* No PIDFD_THREAD or no PIDFD_GET_INFO: /proc/TID/status from now on. */
+		pidfd_unsupported = true;
+		return -EOPNOTSUPP;
+	}
+	if (fd < 0)
+		return fd;
+	c->pid = (pid_t)info.tgid;
+	c->euid = info.euid;
+	c->egid = info.egid;
+	return c->pid > 0 ? 0 : -EBADMSG;
+}
+
 int caller_read(pid_t tid, struct caller *ret)
 {
 	struct caller c = {.tid = tid};
@@ -211,7 +294,14 @@ int caller_read(pid_t tid, struct caller *ret)
 
 	if (tid <= 0)
 		return -ESRCH; /* not visible in our pid namespace */
-	r = read_status(tid, &c);
+	r = read_pidfd_creds(tid, &c);
+	if (r == -EOPNOTSUPP)
+		r = read_status(tid, &c); /* also fills comm, from Name: */
+	else if (r == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", tid);
+		if (read_file(path, c.comm, sizeof(c.comm)) == 0)
+			c.comm[strcspn(c.comm, "\n")] = '\0';
+	}
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "/proc/%d/exe", tid);

@@ -53,8 +53,16 @@ int caller_open_ipc_ns(pid_t tid);
 /* Open this process's own IPC namespace, once at start. */
 int caller_ns_init(void);
 
-/* Fill *ret from /proc/TID/status, comm and exe. Returns 0 or -errno. */
+/*
+ * Fill *ret: pid (tgid), euid and egid through a cached pidfd (PIDFD_GET_INFO,
+ * Linux 6.13+: one ioctl instead of formatting /proc/TID/status, which stays
+ * the fallback), then /proc/TID/comm and exe. Returns 0 or -errno. A cached
+ * pidfd is only believed while its task is alive (a live task's tid is
+ * unique), which GET_INFO itself reports; the caller still confirms
+ * everything with ID_VALID afterwards. Event loop only (the cache).
+ */
 int caller_read(pid_t tid, struct caller *ret);
+
 
 /*
  * Look the queue up as the caller's kernel would: msqid is an id or an index
