@@ -7,9 +7,11 @@
  * Threads: the event loop is the only producer, one writer thread the only
  * consumer. The queue is a ring of fixed slots under one mutex; the writer
  * holds no lock while it formats or writes, so a sink that blocks stalls only
- * the writer. The writer is woken when the queue stops being empty and then
- * lets records gather for up to WRITER_BATCH_MS, so a busy loop pays no
- * wake-up per decision.
+ * the writer. Optional records (allows) may gather for up to WRITER_BATCH_MS
+ * so a busy loop pays no wake-up per decision; any other record (a denial, a
+ * registration, a summary) wakes the writer at once, so a daemon killed
+ * with SIGKILL loses at most the allows of one batch and the records of the
+ * last few microseconds (the queue lives in memory).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
 #include "audit.h"
@@ -42,12 +47,31 @@ enum audit_sink {
 	AUDIT_JSONL,
 };
 
+/*
+ * The ring lives in a memfd kept in systemd's fd store (FDNAME=audit), so the
+ * records queued but not yet written when msgguardd dies (SIGKILL, a crash,
+ * the watchdog) are written by the next daemon. Slots hold the event and a
+ * format kind (never a function pointer, which means nothing to the next
+ * binary). The loop fills a slot, then publishes it by advancing tail; the
+ * writer writes it, then advances head: a crash between writing and
+ * advancing head writes that record twice (marked MSGGUARD_REPLAYED=yes),
+ * never zero times.
+ */
+#define RING_MAGIC   0x4d474152u /* "MGAR" */
+#define RING_VERSION 1
+
 struct slot {
-	audit_format_fn format; /* NULL: u.record is ready */
+	uint32_t kind; /* AUDIT_KIND_* */
+	uint32_t size;
 	union {
 		struct audit_record record;
 		unsigned char event[AUDIT_EVENT_MAX];
 	} u;
+};
+
+struct ring_header {
+	uint32_t magic, version, capacity, slot_size;
+	uint64_t head, tail; /* records consumed and produced, ever */
 };
 
 struct audit {
@@ -58,15 +82,23 @@ struct audit {
 	pthread_cond_t not_empty, not_full, kick;
 	pthread_t writer;
 	bool started, quit;
+	int ring_fd;
+	size_t ring_size;
+	struct ring_header *hdr; /* head, tail: under lock */
 	struct slot *ring;
-	unsigned capacity, head, len; /* the writer owns ring[head] while busy */
+	unsigned capacity, len; /* len = tail - head; the writer owns ring[head] while busy */
+	uint64_t replay_end;	/* records below this came from the previous daemon */
 	bool busy;
+	audit_format_fn formats[_AUDIT_KIND_MAX];
+	bool urgent; /* a record that must not wait for a batch is queued */
 	void (*stalled)(void *);
 	void *stalled_data;
 	/* Under lock. */
 	struct audit_stats stats;
 	uint64_t pending_waits, pending_waited_ms; /* not yet told in a pressure record */
 };
+
+static void format_pressure(const void *event, struct audit_record *r);
 
 int audit_spec_valid(const char *spec)
 {
@@ -86,6 +118,8 @@ int audit_open(const char *spec, struct audit **ret)
 	if (audit_spec_valid(spec) < 0)
 		return -EINVAL;
 	a->fd = -1;
+	a->ring_fd = -1;
+	a->formats[AUDIT_KIND_PRESSURE] = format_pressure;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->not_empty, NULL);
 	pthread_cond_init(&a->not_full, NULL);
@@ -114,21 +148,23 @@ void audit_record_init(struct audit_record *r)
 
 void audit_add(struct audit_record *r, const char *key, const char *fmt, ...)
 {
-	size_t room = sizeof(r->buf) - r->used;
+	size_t klen = strlen(key) + 1, room;
 	va_list ap;
 	int len;
 
-	if (r->n >= AUDIT_FIELDS_MAX)
+	if (r->n >= AUDIT_FIELDS_MAX || r->used + klen >= sizeof(r->buf))
 		return;
+	room = sizeof(r->buf) - r->used - klen;
 	va_start(ap, fmt);
-	len = vsnprintf(r->buf + r->used, room, fmt, ap);
+	len = vsnprintf(r->buf + r->used + klen, room, fmt, ap);
 	va_end(ap);
 	if (len < 0 || (size_t)len >= room)
 		return; /* never a truncated value: the field is left out */
-	r->key[r->n] = key;
-	r->off[r->n] = r->used;
+	memcpy(r->buf + r->used, key, klen);
+	r->koff[r->n] = r->used;
+	r->off[r->n] = (uint16_t)(r->used + klen);
 	r->n++;
-	r->used += (uint16_t)(len + 1);
+	r->used += (uint16_t)(klen + (size_t)len + 1);
 }
 
 static int emit_journal(const struct audit_record *r)
@@ -138,7 +174,7 @@ static int emit_journal(const struct audit_record *r)
 	int ret;
 
 	for (size_t i = 0; i < r->n; i++) {
-		if (asprintf(&lines[i], "%s=%s", r->key[i], audit_value(r, i)) < 0) {
+		if (asprintf(&lines[i], "%s=%s", audit_key(r, i), audit_value(r, i)) < 0) {
 			for (size_t j = 0; j < i; j++)
 				free(lines[j]);
 			return -ENOMEM;
@@ -190,7 +226,7 @@ static int emit_json(int fd, const struct audit_record *r)
 	for (size_t i = 0; i < r->n; i++) {
 		if (i > 0)
 			line[pos++] = ',';
-		if (!json_string(line, sizeof(line) - 4, &pos, r->key[i]))
+		if (!json_string(line, sizeof(line) - 4, &pos, audit_key(r, i)))
 			return -E2BIG;
 		line[pos++] = ':';
 		if (!json_string(line, sizeof(line) - 4, &pos, audit_value(r, i)))
@@ -264,14 +300,29 @@ static int write_kept(struct audit *a, const struct audit_record *r)
 	}
 }
 
-static void render(const struct slot *sl, struct audit_record *out)
+static void render(struct audit *a, const struct slot *sl, bool replayed,
+		   struct audit_record *out)
 {
-	if (!sl->format) {
+	if (sl->kind == AUDIT_KIND_RECORD) {
 		*out = sl->u.record;
-		return;
+		/* The previous daemon's memory: terminate what will be printed. */
+		out->n = out->n > AUDIT_FIELDS_MAX ? AUDIT_FIELDS_MAX : out->n;
+		out->used = out->used > AUDIT_BUF_SIZE ? AUDIT_BUF_SIZE : out->used;
+		out->buf[AUDIT_BUF_SIZE - 1] = '\0';
+		for (size_t i = 0; i < out->n; i++)
+			if (out->off[i] >= AUDIT_BUF_SIZE || out->koff[i] >= AUDIT_BUF_SIZE)
+				out->n = (uint16_t)i;
+	} else if (sl->kind < _AUDIT_KIND_MAX && a->formats[sl->kind]) {
+		audit_record_init(out);
+		a->formats[sl->kind](sl->u.event, out);
+	} else {
+		audit_record_init(out);
+		audit_add(out, "MESSAGE", "audit record of unknown kind %u dropped", sl->kind);
+		audit_add(out, "PRIORITY", "%d", LOG_ERR);
+		audit_add(out, "SYSLOG_IDENTIFIER", "msgguardd");
 	}
-	audit_record_init(out);
-	sl->format(sl->u.event, out);
+	if (replayed)
+		audit_add(out, "MSGGUARD_REPLAYED", "yes");
 }
 
 static void *writer_main(void *userdata)
@@ -289,16 +340,18 @@ static void *writer_main(void *userdata)
 			break;
 		/* Let a burst gather: one wake-up per batch, not per decision. */
 		deadline_in(&ts, WRITER_BATCH_MS);
-		while (!a->quit && a->len < a->capacity / 4 &&
+		while (!a->quit && !a->urgent && a->len < a->capacity / 4 &&
 		       pthread_cond_timedwait(&a->kick, &a->lock, &ts) == 0)
 			;
+		a->urgent = false;
 		while (a->len > 0) {
-			struct slot *sl = &a->ring[a->head];
+			uint64_t seq = a->hdr->head;
+			struct slot *sl = &a->ring[seq % a->capacity];
 			int r;
 
 			a->busy = true;
 			pthread_mutex_unlock(&a->lock);
-			render(sl, &rec);
+			render(a, sl, seq < a->replay_end, &rec);
 			r = write_kept(a, &rec);
 			pthread_mutex_lock(&a->lock);
 			a->busy = false;
@@ -308,7 +361,7 @@ static void *writer_main(void *userdata)
 			} else {
 				a->stats.written++;
 			}
-			a->head = (a->head + 1) % a->capacity;
+			__atomic_store_n(&a->hdr->head, seq + 1, __ATOMIC_RELEASE);
 			a->len--;
 			pthread_cond_signal(&a->not_full);
 		}
@@ -317,14 +370,90 @@ static void *writer_main(void *userdata)
 	return NULL;
 }
 
-int audit_start(struct audit *a, unsigned capacity, void (*stalled)(void *), void *userdata)
+static size_t ring_bytes(unsigned capacity)
+{
+	return sizeof(struct ring_header) + (size_t)capacity * sizeof(struct slot);
+}
+
+/* Adopt the previous daemon's ring: 0, or -EBADMSG when it is not one we can read. */
+static int ring_adopt(struct audit *a, int fd)
+{
+	struct ring_header h;
+	struct stat sb;
+	void *p;
+
+	if (fstat(fd, &sb) < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return -EBADMSG;
+	if (h.magic != RING_MAGIC || h.version != RING_VERSION ||
+	    h.slot_size != sizeof(struct slot) || h.capacity < 1 || h.capacity > 65536 ||
+	    (size_t)sb.st_size != ring_bytes(h.capacity) || h.tail < h.head ||
+	    h.tail - h.head > h.capacity)
+		return -EBADMSG;
+	p = mmap(NULL, ring_bytes(h.capacity), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -EBADMSG;
+	a->ring_fd = fd;
+	a->ring_size = ring_bytes(h.capacity);
+	a->hdr = p;
+	a->capacity = h.capacity;
+	a->len = (unsigned)(h.tail - h.head);
+	a->replay_end = h.tail;
+	return 0;
+}
+
+static int ring_create(struct audit *a, unsigned capacity)
+{
+	_cleanup_close_ int fd = memfd_create("msgguard-audit", MFD_CLOEXEC);
+	void *p;
+
+	if (fd < 0)
+		return negative_errno();
+	/* Sparse: slots take memory once used. */
+	if (ftruncate(fd, (off_t)ring_bytes(capacity)) < 0)
+		return negative_errno();
+	p = mmap(NULL, ring_bytes(capacity), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return negative_errno();
+	a->hdr = p;
+	*a->hdr = (struct ring_header){RING_MAGIC, RING_VERSION, capacity, sizeof(struct slot)};
+	a->ring_size = ring_bytes(capacity);
+	a->capacity = capacity;
+	a->ring_fd = TAKE_FD(fd);
+	if (sd_pid_notify_with_fds(0, 0, "FDSTORE=1\nFDNAME=audit", &a->ring_fd, 1) < 0)
+		log_warning("cannot put the audit queue in systemd's fd store, ignoring");
+	return 0;
+}
+
+void audit_set_format(struct audit *a, unsigned kind, audit_format_fn format)
+{
+	if (kind > AUDIT_KIND_RECORD && kind < _AUDIT_KIND_MAX)
+		a->formats[kind] = format;
+}
+
+int audit_start(struct audit *a, unsigned capacity, int stored_fd, void (*stalled)(void *),
+		void *userdata)
 {
 	pthread_condattr_t attr;
 	int r;
 
-	a->ring = calloc(capacity, sizeof(*a->ring));
-	if (!a->ring)
-		return -ENOMEM;
+	if (stored_fd >= 0 && ring_adopt(a, stored_fd) == 0) {
+		if (a->len > 0)
+			log_info("writing %u audit records the previous msgguardd left queued",
+				 a->len);
+		if (a->capacity != capacity)
+			log_info("audit_queue: keeping %u from the stored queue until a clean restart",
+				 a->capacity);
+	} else {
+		if (stored_fd >= 0) {
+			log_warning("stored audit queue has an unknown format, starting afresh");
+			close(stored_fd);
+			sd_notify(0, "FDSTOREREMOVE=1\nFDNAME=audit");
+		}
+		r = ring_create(a, capacity);
+		if (r < 0)
+			return r;
+	}
+	a->ring = (struct slot *)(a->hdr + 1);
 	/* The writer's timed waits measure elapsed time, not the wall clock. */
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -333,8 +462,7 @@ int audit_start(struct audit *a, unsigned capacity, void (*stalled)(void *), voi
 	pthread_cond_destroy(&a->not_full);
 	pthread_cond_init(&a->not_full, &attr);
 	pthread_condattr_destroy(&attr);
-	a->capacity = capacity;
-	a->stats.capacity = capacity;
+	a->stats.capacity = a->capacity;
 	a->stalled = stalled;
 	a->stalled_data = userdata;
 	r = -pthread_create(&a->writer, NULL, writer_main, a);
@@ -361,18 +489,25 @@ static void format_pressure(const void *event, struct audit_record *r)
 }
 
 /* Under lock, with room: put one slot at the tail. */
-static void enqueue_locked(struct audit *a, audit_format_fn format, const void *event,
-			   size_t size)
+static void enqueue_locked(struct audit *a, unsigned kind, const void *event, size_t size,
+			   bool urgent)
 {
-	struct slot *sl = &a->ring[(a->head + a->len) % a->capacity];
+	uint64_t seq = a->hdr->tail;
+	struct slot *sl = &a->ring[seq % a->capacity];
 
-	sl->format = format;
-	memcpy(format ? (void *)sl->u.event : (void *)&sl->u.record, event, size);
+	sl->kind = kind;
+	sl->size = (uint32_t)size;
+	memcpy(kind == AUDIT_KIND_RECORD ? (void *)&sl->u.record : (void *)sl->u.event, event,
+	       size);
+	/* Published only once complete: a crash before this line leaves no half slot. */
+	__atomic_store_n(&a->hdr->tail, seq + 1, __ATOMIC_RELEASE);
 	a->len++;
 	a->stats.queued++;
+	if (urgent)
+		a->urgent = true;
 	if (a->len == 1)
 		pthread_cond_signal(&a->not_empty);
-	else if (a->len >= a->capacity / 4)
+	if (urgent || a->len >= a->capacity / 4)
 		pthread_cond_signal(&a->kick);
 }
 
@@ -383,7 +518,7 @@ static void pressure_locked(struct audit *a)
 
 	if (!a->pending_waits || a->len >= a->capacity)
 		return;
-	enqueue_locked(a, format_pressure, v, sizeof(v));
+	enqueue_locked(a, AUDIT_KIND_PRESSURE, v, sizeof(v), true);
 	a->pending_waits = a->pending_waited_ms = 0;
 }
 
@@ -410,25 +545,25 @@ static void wait_room_locked(struct audit *a)
 	a->pending_waited_ms += mono_ms() - start;
 }
 
-static int write_now(struct audit *a, audit_format_fn format, const void *event)
+static int write_now(struct audit *a, unsigned kind, const void *event)
 {
 	struct audit_record rec;
 
-	if (format) {
-		audit_record_init(&rec);
-		format(event, &rec);
-		return sink_write(a, &rec);
-	}
-	return sink_write(a, event);
+	if (kind == AUDIT_KIND_RECORD)
+		return sink_write(a, event);
+	if (kind >= _AUDIT_KIND_MAX || !a->formats[kind])
+		return -EINVAL;
+	audit_record_init(&rec);
+	a->formats[kind](event, &rec);
+	return sink_write(a, &rec);
 }
 
-int audit_submit(struct audit *a, audit_format_fn format, const void *event, size_t size,
-		 unsigned flags)
+int audit_submit(struct audit *a, unsigned kind, const void *event, size_t size, unsigned flags)
 {
-	if (format && size > AUDIT_EVENT_MAX)
-		return -E2BIG;
+	if (kind >= _AUDIT_KIND_MAX || (kind != AUDIT_KIND_RECORD && size > AUDIT_EVENT_MAX))
+		return -EINVAL;
 	if (!a->started)
-		return write_now(a, format, event); /* before the loop runs: startup records */
+		return write_now(a, kind, event); /* before the loop runs: startup records */
 	pthread_mutex_lock(&a->lock);
 	if ((flags & AUDIT_OPTIONAL) && a->len >= a->capacity * 3 / 4) {
 		pthread_mutex_unlock(&a->lock);
@@ -436,7 +571,7 @@ int audit_submit(struct audit *a, audit_format_fn format, const void *event, siz
 	}
 	if (a->len >= a->capacity)
 		wait_room_locked(a);
-	enqueue_locked(a, format, event, size);
+	enqueue_locked(a, kind, event, size, !(flags & AUDIT_OPTIONAL));
 	pressure_locked(a);
 	pthread_mutex_unlock(&a->lock);
 	return 0;
@@ -444,7 +579,7 @@ int audit_submit(struct audit *a, audit_format_fn format, const void *event, siz
 
 int audit_emit(struct audit *a, const struct audit_record *r)
 {
-	return audit_submit(a, NULL, r, sizeof(*r), 0);
+	return audit_submit(a, AUDIT_KIND_RECORD, r, sizeof(*r), 0);
 }
 
 void audit_tick(struct audit *a)
@@ -479,7 +614,10 @@ void audit_close(struct audit *a)
 	}
 	if (a->sink == AUDIT_JSONL && a->fd >= 0)
 		close(a->fd);
-	free(a->ring);
+	if (a->hdr)
+		munmap(a->hdr, a->ring_size);
+	if (a->ring_fd >= 0)
+		close(a->ring_fd);
 	pthread_cond_destroy(&a->not_empty);
 	pthread_cond_destroy(&a->not_full);
 	pthread_cond_destroy(&a->kick);

@@ -17,14 +17,17 @@
 #include <stdint.h>
 
 #define AUDIT_FIELDS_MAX 48
-#define AUDIT_BUF_SIZE	 2048
+#define AUDIT_BUF_SIZE	 3072
 #define AUDIT_EVENT_MAX	 1536 /* largest payload of audit_submit() */
 
-/* Position-independent (values are offsets), so a record can be copied whole. */
+/*
+ * Position-independent (keys and values are offsets into buf), so a record
+ * can be copied whole, even into the next daemon.
+ */
 struct audit_record {
 	uint16_t n, used;
-	const char *key[AUDIT_FIELDS_MAX]; /* string literals */
-	uint16_t off[AUDIT_FIELDS_MAX];	   /* value i is buf + off[i] */
+	uint16_t koff[AUDIT_FIELDS_MAX]; /* key i is buf + koff[i] */
+	uint16_t off[AUDIT_FIELDS_MAX];	 /* value i is buf + off[i] */
 	char buf[AUDIT_BUF_SIZE];
 };
 
@@ -33,21 +36,28 @@ struct audit;
 /* spec: "journal", "stderr" or "jsonl:/absolute/path". Returns 0 or -errno. */
 int audit_open(const char *spec, struct audit **ret);
 /*
- * Start the writer thread with a queue of capacity records. Until then,
+ * Start the writer thread with a queue of capacity records, in a memfd put in
+ * systemd's fd store as "audit" (stored_fd: the previous daemon's, taken
+ * over, whose unwritten records are written first; -1 for none). Until then,
  * records are written synchronously. stalled(userdata) runs on the calling
  * thread every half second while a record waits for room (the loop uses it
  * to keep the watchdog fed: it is alive, only held back).
  */
-int audit_start(struct audit *a, unsigned capacity, void (*stalled)(void *), void *userdata);
+int audit_start(struct audit *a, unsigned capacity, int stored_fd, void (*stalled)(void *),
+		void *userdata);
 /* Write everything queued (giving up on a dead sink after a few seconds), stop, free. */
 void audit_close(struct audit *a);
 /* Validate a spec without opening anything: 0 or -EINVAL. */
 int audit_spec_valid(const char *spec);
 
 void audit_record_init(struct audit_record *r);
-/* Add KEY=printf(fmt, ...). Fields that do not fit are left out. key must be a literal. */
+/* Add KEY=printf(fmt, ...). Fields that do not fit are left out. */
 void audit_add(struct audit_record *r, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static inline const char *audit_key(const struct audit_record *r, size_t i)
+{
+	return r->buf + r->koff[i];
+}
 static inline const char *audit_value(const struct audit_record *r, size_t i)
 {
 	return r->buf + r->off[i];
@@ -57,16 +67,29 @@ static inline const char *audit_value(const struct audit_record *r, size_t i)
 int audit_emit(struct audit *a, const struct audit_record *r);
 
 /*
- * Queue an event (size <= AUDIT_EVENT_MAX bytes, copied) that the writer
- * thread turns into a record with format(). format must only read the event
- * (no pointer in it may refer to anything the loop can free).
+ * Event kinds and their formatters. An event is copied into the queue, which
+ * outlives the daemon (a crash, a restart): the next daemon formats it with
+ * its own formatter for that kind, so an event must hold values only (no
+ * pointer it needs) and a formatter must only read the event.
+ */
+typedef void (*audit_format_fn)(const void *event, struct audit_record *out);
+enum {
+	AUDIT_KIND_RECORD,   /* a ready struct audit_record (audit_emit) */
+	AUDIT_KIND_DECISION, /* notify.c */
+	AUDIT_KIND_SUMMARY,  /* notify.c */
+	AUDIT_KIND_PRESSURE, /* audit.c */
+	_AUDIT_KIND_MAX,
+};
+void audit_set_format(struct audit *a, unsigned kind, audit_format_fn format);
+
+/*
+ * Queue an event of that kind (size <= AUDIT_EVENT_MAX bytes, copied) that the
+ * writer thread turns into a record.
  * AUDIT_OPTIONAL: return -EAGAIN instead of waiting when the queue is over
  * three quarters full (the caller counts the record in a summary instead).
  */
-typedef void (*audit_format_fn)(const void *event, struct audit_record *out);
 enum { AUDIT_OPTIONAL = 1 << 0 };
-int audit_submit(struct audit *a, audit_format_fn format, const void *event, size_t size,
-		 unsigned flags);
+int audit_submit(struct audit *a, unsigned kind, const void *event, size_t size, unsigned flags);
 
 /* Loop housekeeping: a pressure record that could not be queued yet. */
 void audit_tick(struct audit *a);

@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -101,6 +102,7 @@ struct ipcset_job {
 	pid_t tid;
 	struct mg_call call;
 	int ns_fd;
+	int event_fd; /* readable once the read is over (the event loop polls it) */
 	struct caller_creds creds;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -169,6 +171,8 @@ static void job_unref_locked(struct ipcset_job *job)
 		return;
 	if (job->ns_fd >= 0)
 		close(job->ns_fd);
+	if (job->event_fd >= 0)
+		close(job->event_fd);
 	ipcset_quota_unref(job->quota);
 	pthread_mutex_destroy(&job->lock);
 	pthread_cond_destroy(&job->cond);
@@ -291,6 +295,8 @@ static void *worker(void *arg)
 	if (job->state == JOB_READING) /* not given up on by the event loop */
 		job->state = JOB_READ;
 	pthread_cond_broadcast(&job->cond);
+	/* Cannot fail on a counter this small; the loop's deadline would cover it anyway. */
+	(void)eventfd_write(job->event_fd, 1);
 	while (job->state == JOB_READ)
 		pthread_cond_wait(&job->cond, &job->lock);
 	if (job->state == JOB_GO) {
@@ -324,9 +330,10 @@ int ipcset_begin(pid_t tid, const struct mg_call *call, int ns_fd, struct ipcset
 	job->quota = quota;
 	quota->refs++;
 	job->ns_fd = fcntl(ns_fd, F_DUPFD_CLOEXEC, 3);
+	job->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&job->lock, NULL);
 	pthread_cond_init(&job->cond, NULL);
-	if (job->ns_fd < 0) {
+	if (job->ns_fd < 0 || job->event_fd < 0) {
 		r = negative_errno();
 		goto fail;
 	}
@@ -374,6 +381,11 @@ int ipcset_wait_read(struct ipcset_job *job, int timeout_ms, struct ipcset_value
 		*ret = job->values;
 	pthread_mutex_unlock(&job->lock);
 	return r;
+}
+
+int ipcset_read_fd(const struct ipcset_job *job)
+{
+	return job->event_fd;
 }
 
 int ipcset_execute(struct ipcset_job *job, const struct caller_creds *creds)

@@ -43,8 +43,11 @@ unsigned ipcset_quota_outstanding(const struct ipcset_quota *q);
 int ipcset_begin(pid_t tid, const struct mg_call *call, int ns_fd, struct ipcset_quota *quota,
 		 struct ipcset_job **ret);
 
+/* Becomes readable when the read is over: the event loop waits for it in epoll. */
+int ipcset_read_fd(const struct ipcset_job *job);
+
 /*
- * Wait up to timeout_ms for the read. Returns 0 and fills *ret, -EFAULT when
+ * Wait up to timeout_ms (0: just look) for the read. Returns 0 and fills *ret, -EFAULT when
  * the kernel's own copy would fail, -ETIMEDOUT, or another -errno.
  */
 int ipcset_wait_read(struct ipcset_job *job, int timeout_ms, struct ipcset_values *ret);

@@ -176,6 +176,7 @@ static int setup(struct server *s, const struct options *o)
 	r = audit_open(audit, &s->audit);
 	if (r < 0)
 		return log_error_errno(r, "cannot open audit sink %s: %m", audit);
+	notify_audit_formats(s->audit);
 	r = caller_ns_init();
 	if (r < 0)
 		return log_error_errno(r, "cannot open our IPC namespace: %m");
@@ -200,7 +201,7 @@ static int setup(struct server *s, const struct options *o)
 	r = audit_start(s->audit,
 			s->policy->daemon.audit_queue > 0 ? (unsigned)s->policy->daemon.audit_queue
 							  : AUDIT_QUEUE_DEFAULT,
-			server_audit_stalled, s);
+			server_take_stored_audit(s), server_audit_stalled, s);
 	if (r < 0)
 		return log_error_errno(r, "cannot start the audit writer: %m");
 	audit_policy_loaded(s);

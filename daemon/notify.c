@@ -49,16 +49,31 @@ struct outcome {
 	int kernel_error; /* < 0: allowed, but the kernel's own answer is this */
 	bool performed;	  /* the daemon ran the IPC_SET; result is the answer */
 	int result;
+	bool waiting; /* parked until its IPC_SET buffer is read (struct ipcset_wait) */
 };
 
 /*
- * A buffer in userfaultfd or FUSE memory can make the read hang. The event
- * loop waits at most this long (generous: a worker thread starved of CPU by
- * the caller's own threads must not turn a legitimate call into a denial),
- * and a service with IPCSET_STUCK_MAX workers still hanging gets its next
- * IPC_SET denied without a read: one hostile service can delay the others by
- * IPCSET_STUCK_MAX * timeout, once. Answering asynchronously would remove
- * even that (a later issue).
+ * An IPC_SET whose buffer a worker is reading. Its service's listener is
+ * paused meanwhile, so the state slot holds exactly this call for a restart.
+ */
+struct ipcset_wait {
+	struct watch watch; /* WATCH_IPCSET, first member: epoll data points here */
+	struct service *svc;
+	struct ipcset_job *job;
+	uint64_t deadline_ms;
+	struct outcome o;
+	struct seccomp_notif *req; /* a copy, s->req_size bytes */
+};
+
+/*
+ * A buffer in userfaultfd or FUSE memory can make the read hang. The loop
+ * never waits for it: the call is parked (struct ipcset_wait) and decided
+ * when the worker's read ends, or denied when this deadline passes
+ * (generous: a worker thread starved of CPU by the caller's own threads must
+ * not turn a legitimate call into a denial). Meanwhile only that service's
+ * listener is paused; every other service is served. A service with
+ * IPCSET_STUCK_MAX workers still hanging gets its next IPC_SET denied without
+ * a read, so it cannot pile up threads.
  */
 #define IPCSET_READ_TIMEOUT_MS 1000
 #define IPCSET_STUCK_MAX       2
@@ -158,13 +173,55 @@ static void perform_ipcset(int fd, const struct seccomp_notif *req, struct ipcse
 	o->result = ipcset_execute(job, &creds);
 }
 
+/* Park the call until the worker has read the buffer; the loop goes on. */
+static int ipcset_park(struct server *s, struct service *svc, const struct seccomp_notif *req,
+		       struct ipcset_job *job, const struct outcome *o)
+{
+	struct ipcset_wait *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w || !(w->req = malloc(s->req_size))) {
+		free(w);
+		return -ENOMEM;
+	}
+	w->watch.kind = WATCH_IPCSET;
+	w->svc = svc;
+	w->job = job;
+	w->deadline_ms = now_ms() + IPCSET_READ_TIMEOUT_MS;
+	w->o = *o;
+	w->o.waiting = true;
+	memcpy(w->req, req, s->req_size);
+	r = server_watch(s, ipcset_read_fd(job), &w->watch);
+	if (r < 0) {
+		free(w->req);
+		free(w);
+		return r;
+	}
+	/* HUP still arrives: a service that dies meanwhile is unregistered as usual. */
+	(void)server_watch_pause(s, svc->fd, &svc->watch, false);
+	svc->ipcset_wait = w;
+	s->ipcset_waiting++;
+	return 0;
+}
+
+/* Forget a parked call (its service is going away, or the daemon is). */
+static void ipcset_unpark(struct server *s, struct service *svc)
+{
+	struct ipcset_wait *w = svc->ipcset_wait;
+
+	server_unwatch(s, ipcset_read_fd(w->job));
+	svc->ipcset_wait = NULL;
+	s->ipcset_waiting--;
+	free(w->req);
+	free(w);
+}
+
 /* IPC_SET with value rules: judge our own copy of the buffer, never CONTINUE. */
 static void decide_with_values(struct server *s, struct service *svc,
 			       const struct seccomp_notif *req, struct outcome *o)
 {
 	_cleanup_close_ int ns = -1;
 	struct ipcset_job *job;
-	int fd = svc->fd, r;
 
 	if (!svc->quota && !(svc->quota = ipcset_quota_new()))
 		return deny_because(o, "out of memory");
@@ -174,7 +231,21 @@ static void decide_with_values(struct server *s, struct service *svc,
 	ns = caller_open_ipc_ns((pid_t)req->pid);
 	if (ns < 0 || ipcset_begin((pid_t)req->pid, &o->call, ns, svc->quota, &job) < 0)
 		return deny_because(o, "cannot read the IPC_SET buffer");
-	r = ipcset_wait_read(job, IPCSET_READ_TIMEOUT_MS, &o->values);
+	if (ipcset_park(s, svc, req, job, o) < 0) {
+		ipcset_cancel(job);
+		return deny_because(o, "out of memory");
+	}
+	o->waiting = true;
+}
+
+/* The read ended (or its deadline passed): judge the copy, then perform or deny. */
+static void decide_read_values(struct server *s, struct service *svc,
+			       const struct seccomp_notif *req, struct ipcset_job *job,
+			       struct outcome *o)
+{
+	int fd = svc->fd, r = ipcset_wait_read(job, 0, &o->values);
+
+	o->waiting = false;
 	if (r == -ETIMEDOUT || notif_id_valid(fd, req->id) < 0) {
 		ipcset_cancel(job);
 		return deny_because(o, r == -ETIMEDOUT ? "IPC_SET buffer unreadable in time"
@@ -572,7 +643,7 @@ void notify_fold_flush(struct server *s)
 		if (!e->folded)
 			continue;
 		summary_fill(&ev, s, e);
-		if (audit_submit(s->audit, format_summary, &ev, sizeof(ev), 0) < 0)
+		if (audit_submit(s->audit, AUDIT_KIND_SUMMARY, &ev, sizeof(ev), 0) < 0)
 			log_warning("audit: cannot record a summary of %llu allowed calls",
 				    (unsigned long long)e->folded);
 	}
@@ -601,12 +672,24 @@ static void record_allow(struct server *s, const struct service *svc,
 		s->fold_next_ms = now_ms() + fold_interval_s(s) * 1000ull;
 	if (e->written < fold_after(s) || fold_after(s) == 0) {
 		event_fill(&ev, svc, req, o);
-		if (audit_submit(s->audit, format_decision, &ev, sizeof(ev), AUDIT_OPTIONAL) == 0) {
+		if (audit_submit(s->audit, AUDIT_KIND_DECISION, &ev, sizeof(ev), AUDIT_OPTIONAL) == 0) {
 			e->written++;
 			return;
 		}
 	}
 	e->folded++;
+}
+
+/*
+ * Only reads are folded. Denials, errors, and allows that change something
+ * (IPC_SET, IPC_RMID, and any IPC_SET the daemon performed: its record has
+ * the values) are each recorded on their own.
+ */
+static bool foldable(const struct outcome *o)
+{
+	if (deny_verdict(o) || o->reason || o->performed || o->values_known || o->kernel_error)
+		return false;
+	return o->call.cmd != MG_IPC_SET && o->call.cmd != MG_IPC_RMID;
 }
 
 static void audit_decision(struct server *s, const struct service *svc,
@@ -616,11 +699,11 @@ static void audit_decision(struct server *s, const struct service *svc,
 
 	if (!wants_record(o))
 		return;
-	if (!deny_verdict(o) && !o->reason && s->fold)
+	if (foldable(o) && s->fold)
 		return record_allow(s, svc, req, o);
-	/* Denials (and would-be denials, and errors): each its own record, always. */
+	/* Denials (and would-be denials, errors, changes): each its own record, always. */
 	event_fill(&ev, svc, req, o);
-	if (audit_submit(s->audit, format_decision, &ev, sizeof(ev), 0) < 0)
+	if (audit_submit(s->audit, AUDIT_KIND_DECISION, &ev, sizeof(ev), 0) < 0)
 		log_warning("audit: cannot record a decision about tid %u", req->pid);
 }
 
@@ -662,15 +745,14 @@ static void account(struct server *s, struct service *svc, const struct outcome 
 	svc->slot->denials = svc->denials;
 }
 
-/* Decide req (received now, or saved by the previous daemon), answer, then record. */
-static void process(struct server *s, struct service *svc, const struct seccomp_notif *req)
+/* Answer a decided call, then count and record it. */
+static void finish(struct server *s, struct service *svc, const struct seccomp_notif *req,
+		   struct outcome *o)
 {
-	struct outcome o = {0};
 	int r;
 
-	decide(s, svc, req, &o);
-	identify_denied(svc->fd, req, &o);
-	r = respond(svc->fd, s, req, &o);
+	identify_denied(svc->fd, req, o);
+	r = respond(svc->fd, s, req, o);
 	svc->slot->inflight = 0;
 	if (r == -ENOENT) {
 		log_debug("pid %d went away before its answer (it will retry)", svc->pid);
@@ -678,8 +760,91 @@ static void process(struct server *s, struct service *svc, const struct seccomp_
 	}
 	if (r < 0)
 		log_warning("answering pid %d: %s", svc->pid, strerror(-r));
-	account(s, svc, &o);
-	audit_decision(s, svc, req, &o);
+	account(s, svc, o);
+	audit_decision(s, svc, req, o);
+}
+
+/* Decide req (received now, or saved by the previous daemon), answer, then record. */
+static void process(struct server *s, struct service *svc, const struct seccomp_notif *req)
+{
+	struct outcome o = {0};
+
+	decide(s, svc, req, &o);
+	if (o.waiting)
+		return; /* decided when its IPC_SET buffer has been read */
+	finish(s, svc, req, &o);
+}
+
+static void ipcset_resume(struct server *s, struct service *svc)
+{
+	struct ipcset_wait *w = svc->ipcset_wait;
+	struct ipcset_job *job = w->job;
+	struct outcome o = w->o;
+	struct seccomp_notif *req = w->req;
+
+	w->req = NULL;
+	ipcset_unpark(s, svc); /* before the job can be consumed (it owns the eventfd) */
+	o.profile = service_profile(s, svc); /* a reload may have replaced the policy */
+	if (!o.profile) {
+		ipcset_cancel(job);
+		deny_because(&o, "profile no longer in the policy");
+	} else {
+		decide_read_values(s, svc, req, job, &o);
+	}
+	finish(s, svc, req, &o);
+	free(req);
+	(void)server_watch_pause(s, svc->fd, &svc->watch, true);
+}
+
+void notify_ipcset_ready(struct server *s, struct watch *w)
+{
+	ipcset_resume(s, ((struct ipcset_wait *)w)->svc);
+}
+
+void notify_ipcset_expire(struct server *s, uint64_t now)
+{
+	if (!s->ipcset_waiting)
+		return;
+	for (size_t i = 0; i < s->registry.n; i++) {
+		struct service *svc = s->registry.services[i];
+
+		if (svc->ipcset_wait && svc->ipcset_wait->deadline_ms <= now)
+			ipcset_resume(s, svc);
+	}
+}
+
+int notify_ipcset_next_deadline(const struct server *s, uint64_t now)
+{
+	int t = -1;
+
+	if (!s->ipcset_waiting)
+		return -1;
+	for (size_t i = 0; i < s->registry.n; i++) {
+		const struct ipcset_wait *w = s->registry.services[i]->ipcset_wait;
+		int left;
+
+		if (!w)
+			continue;
+		left = w->deadline_ms > now ? (int)(w->deadline_ms - now) : 0;
+		if (t < 0 || left < t)
+			t = left;
+	}
+	return t;
+}
+
+/* Shutdown: parked calls stay in their state slots for the next daemon. */
+void notify_ipcset_drop_all(struct server *s)
+{
+	for (size_t i = 0; i < s->registry.n; i++) {
+		struct service *svc = s->registry.services[i];
+		struct ipcset_job *job;
+
+		if (!svc->ipcset_wait)
+			continue;
+		job = svc->ipcset_wait->job;
+		ipcset_unpark(s, svc);
+		ipcset_cancel(job);
+	}
 }
 
 static void handle_one(struct server *s, struct service *svc)
@@ -689,6 +854,8 @@ static void handle_one(struct server *s, struct service *svc)
 	bool direct = s->req_size <= sizeof(slot->notif);
 	void *buf = direct ? (void *)slot->notif : (void *)req;
 
+	if (svc->ipcset_wait)
+		return; /* paused: one call at a time per service while its buffer is read */
 	/*
 	 * A daemon killed before answering leaves this call blocked in the kernel;
 	 * the saved copy lets the next daemon (same listener, from the fd store)
@@ -750,6 +917,12 @@ void notify_unregister(struct server *s, struct service *svc, const char *why)
 
 	log_info("unregistered pid %d (%s): %s", svc->pid, svc->comm, why);
 	notify_fold_flush(s); /* its fold keys point at svc */
+	if (svc->ipcset_wait) {
+		struct ipcset_job *job = svc->ipcset_wait->job;
+
+		ipcset_unpark(s, svc); /* nobody is left to answer */
+		ipcset_cancel(job);
+	}
 	audit_record_init(&r);
 	audit_add(&r, "MESSAGE", "unregistered pid %d (%s) uid %u: %s", svc->pid, svc->comm,
 		  svc->uid, why);
@@ -772,6 +945,12 @@ void notify_unregister(struct server *s, struct service *svc, const char *why)
 	state_slot_release(s->state, svc->slot);
 	registry_remove(&s->registry, svc);
 	s->status_dirty = true;
+}
+
+void notify_audit_formats(struct audit *a)
+{
+	audit_set_format(a, AUDIT_KIND_DECISION, format_decision);
+	audit_set_format(a, AUDIT_KIND_SUMMARY, format_summary);
 }
 
 void notify_readable(struct server *s, struct service *svc, uint32_t events)

@@ -11,6 +11,7 @@
 struct policy_profile;
 
 struct ipcset_quota;
+struct ipcset_wait;
 
 /* What an epoll event points at. */
 enum watch_kind {
@@ -20,6 +21,7 @@ enum watch_kind {
 	WATCH_LISTENER,	    /* a registered seccomp listener */
 	WATCH_CONTROL,	    /* the control socket */
 	WATCH_CONTROL_CONN, /* a control connection waiting for its request */
+	WATCH_IPCSET,	    /* an IPC_SET buffer read finished (struct ipcset_wait, notify.c) */
 };
 
 struct watch {
@@ -38,6 +40,7 @@ struct service {
 	uint64_t calls, denials;
 	struct state_slot *slot;	 /* what survives a restart (state.c) */
 	struct ipcset_quota *quota;	 /* its IPC_SET workers still running (ipcset.c) */
+	struct ipcset_wait *ipcset_wait; /* an IPC_SET waiting for its buffer (notify.c) */
 	struct rule_count *rule_denials; /* denials per rule, for status */
 	size_t n_rule_denials;
 	/* Its profile in s->policy, valid while policy_gen == s->policy_gen (notify.c). */

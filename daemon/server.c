@@ -65,6 +65,14 @@ void server_listener_tune(int fd)
 	}
 }
 
+/* Stop (false) or resume (true) receiving from fd; HUP and errors are always reported. */
+int server_watch_pause(struct server *s, int fd, struct watch *w, bool resume)
+{
+	struct epoll_event ev = {.events = resume ? EPOLLIN : 0, .data.ptr = w};
+
+	return epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0 ? negative_errno() : 0;
+}
+
 int server_watch(struct server *s, int fd, struct watch *w)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
@@ -151,6 +159,7 @@ struct inherited {
 	int register_fd, control_fd, state_fd;
 	struct stored_fd *listeners;
 	size_t n_listeners;
+	int audit_fd; /* the previous daemon's audit queue */
 };
 
 static int take_listening_socket(int fd, const char *what)
@@ -178,6 +187,8 @@ static int classify_inherited(int fd, const char *name, struct inherited *in)
 		return in->control_fd = take_listening_socket(fd, "control");
 	if (strcmp(name, "state") == 0)
 		return in->state_fd = fd;
+	if (strcmp(name, "audit") == 0)
+		return in->audit_fd = fd;
 	if (state_parse_fdname(name, &serial) == 0) {
 		struct stored_fd *l = reallocarray(in->listeners, in->n_listeners + 1, sizeof(*l));
 
@@ -208,7 +219,16 @@ static int fds_from_systemd(struct inherited *in)
 	free(names);
 	return n < 0 ? n : r;
 }
-static struct inherited inherited = {-1, -1, -1, NULL, 0};
+static struct inherited inherited = {-1, -1, -1, NULL, 0, -1};
+
+int server_take_stored_audit(struct server *s)
+{
+	int fd = inherited.audit_fd;
+
+	(void)s;
+	inherited.audit_fd = -1;
+	return fd;
+}
 
 static int signals_init(struct server *s)
 {
@@ -442,6 +462,9 @@ static void dispatch(struct server *s, const struct epoll_event *ev)
 	case WATCH_CONTROL_CONN:
 		control_readable(s, (struct pending *)w);
 		break;
+	case WATCH_IPCSET:
+		notify_ipcset_ready(s, w);
+		break;
 	}
 }
 
@@ -465,7 +488,7 @@ static int loop_timeout(const struct server *s, uint64_t now)
 		t = min_timeout(t, 1000);
 	if (s->fold_next_ms)
 		t = min_timeout(t, s->fold_next_ms > now ? (int)(s->fold_next_ms - now) : 0);
-	return t;
+	return min_timeout(t, notify_ipcset_next_deadline(s, now));
 }
 
 /* After servicing events: a wedged loop never gets here, so the watchdog trips. */
@@ -513,6 +536,7 @@ int server_run(struct server *s)
 			dispatch(s, &events[i]);
 		handshake_expire(s, now_ms());
 		control_expire(s, now_ms());
+		notify_ipcset_expire(s, now_ms());
 		loop_housekeeping(s);
 	}
 	return 0;
@@ -521,6 +545,7 @@ int server_run(struct server *s)
 void server_done(struct server *s)
 {
 	notify_fold_flush(s); /* before the services the keys point at are freed */
+	notify_ipcset_drop_all(s);
 	handshake_drop_all(s);
 	control_drop_all(s);
 	registry_clear(&s->registry);

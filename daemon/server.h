@@ -56,6 +56,7 @@ struct server {
 	struct seccomp_notif_resp *resp;
 	size_t req_size, resp_size;
 	uint64_t decisions, denials;
+	unsigned ipcset_waiting; /* services with an IPC_SET waiting for its buffer */
 	bool quit;
 };
 
@@ -74,6 +75,7 @@ void server_listener_tune(int fd);
 /* Epoll bookkeeping shared by the handlers. */
 int server_watch(struct server *s, int fd, struct watch *w);
 void server_unwatch(struct server *s, int fd);
+int server_watch_pause(struct server *s, int fd, struct watch *w, bool resume);
 
 /* handshake.c: a registration connection. */
 void handshake_accept(struct server *s);
@@ -96,9 +98,18 @@ int server_reload(struct server *s, struct policy_errors *errs);
 void notify_recover(struct server *s, struct service *svc);
 void notify_readable(struct server *s, struct service *svc, uint32_t events);
 void notify_unregister(struct server *s, struct service *svc, const char *why);
+/* The formatters of decision and summary records, for the audit writer. */
+void notify_audit_formats(struct audit *a);
 /* Write the summaries of folded allows and start a new interval. */
 void notify_fold_flush(struct server *s);
+/* IPC_SET calls waiting for their buffer (never blocking the loop). */
+void notify_ipcset_ready(struct server *s, struct watch *w);
+void notify_ipcset_expire(struct server *s, uint64_t now_ms);
+int notify_ipcset_next_deadline(const struct server *s, uint64_t now_ms);
+void notify_ipcset_drop_all(struct server *s);
 
 uint64_t now_ms(void);
+/* The audit queue systemd kept for us (-1: none); ours to close after this. */
+int server_take_stored_audit(struct server *s);
 /* audit_start()'s stalled callback. */
 void server_audit_stalled(void *userdata);

@@ -285,3 +285,54 @@ queue_present() { ipcs -q -i "$1" 2>/dev/null | grep -q "^Message Queue msqid=$1
 lv_queue_exists() {
 	awk -v id="$1" 'NR > 1 && $2 == id { f = 1 } END { exit !f }' /proc/sysvipc/msg
 }
+
+# ---- asynchronous audit helpers (live-audit-*.test) ------------------------------------
+
+# mg_msgid NAME: the MESSAGE_ID MG_MSGID_NAME of common/ids.h (empty when it has none).
+mg_msgid() {
+	sed -n "s/^#define[[:space:]]*MG_MSGID_$1[[:space:]]*\"\([0-9a-f]\{32\}\)\".*/\1/p" \
+		"$MG_SRCDIR/common/ids.h"
+}
+
+# record_count FILE JQ_FILTER: records of a JSON-lines FILE matching JQ_FILTER. A line
+# that is not JSON (one still being written) is skipped.
+record_count() { jq -cR "fromjson? | select($2)" "$1" 2>/dev/null | wc -l; }
+
+# within SECONDS CMD...: run CMD every 0.1 s until it succeeds; fails once SECONDS have
+# passed (wall time: unlike wait_until, right however long CMD itself takes).
+within() {
+	_wi_end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$_wi_end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_for_records FILE JQ_FILTER COUNT [TIMEOUT]: records reach the audit sink shortly
+# after the decision, not with it; wait up to TIMEOUT seconds (default 10) until FILE holds
+# at least COUNT records matching JQ_FILTER. Fails on timeout, with a diag line saying how
+# many there were.
+_wfr_enough() { [ "$(record_count "$1" "$2")" -ge "$3" ]; }
+wait_for_records() {
+	within "${4:-10}" _wfr_enough "$1" "$2" "$3" && return 0
+	diag "wait_for_records: $(record_count "$1" "$2") records with $2 in $1, want $3"
+	return 1
+}
+
+# lv_private_ipc_mountns "$@": like lv_private_ipcns, and in a private mount namespace
+# too when unshare can make one (then MG_LV_MOUNTNS=1): for tests that mount over /run.
+lv_private_ipc_mountns() {
+	[ -n "${MG_LV_IPCNS:-}" ] && return 0
+	need_root
+	rm -rf "$MG_TMP"
+	trap - EXIT
+	if unshare --mount --propagation private true 2>/dev/null; then
+		MG_LV_IPCNS=1 MG_LV_MOUNTNS=1 exec unshare --ipc --mount --propagation private \
+			sh "$0" "$@"
+	fi
+	MG_LV_IPCNS=1 exec unshare --ipc sh "$0" "$@"
+}
+
+# proc_state PID: the state letter of a process (R, S, D, T...), empty when it is gone.
+proc_state() { sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null; }
