@@ -12,8 +12,9 @@
 
 struct fold {
 	struct fold_entry *slots;
-	size_t n_slots, used; /* n_slots: a power of two */
+	size_t n_slots, used;	   /* n_slots: a power of two */
 	struct fold_entry **order; /* used entries, in first-seen order */
+	struct fold_entry *spare;  /* for fold_keep_unsent() */
 };
 
 int fold_new(size_t slots, struct fold **ret)
@@ -27,7 +28,8 @@ int fold_new(size_t slots, struct fold **ret)
 		return -ENOMEM;
 	f->slots = calloc(n, sizeof(*f->slots));
 	f->order = calloc(n, sizeof(*f->order));
-	if (!f->slots || !f->order) {
+	f->spare = calloc(n, sizeof(*f->spare));
+	if (!f->slots || !f->order || !f->spare) {
 		fold_free(f);
 		return -ENOMEM;
 	}
@@ -42,6 +44,7 @@ void fold_free(struct fold *f)
 		return;
 	free(f->slots);
 	free(f->order);
+	free(f->spare);
 	free(f);
 }
 
@@ -90,6 +93,22 @@ void fold_clear(struct fold *f)
 	for (size_t i = 0; i < f->used; i++)
 		f->order[i]->used = false;
 	f->used = 0;
+}
+
+void fold_keep_unsent(struct fold *f)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->used; i++)
+		if (f->order[i]->folded)
+			f->spare[n++] = *f->order[i];
+	fold_clear(f);
+	for (size_t i = 0; i < n; i++) {
+		struct fold_entry *e = fold_get(f, &f->spare[i].key); /* fits: fewer than before */
+
+		*e = f->spare[i];
+		e->written = 0; /* a new interval */
+	}
 }
 
 bool fold_empty(const struct fold *f)

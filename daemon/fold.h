@@ -12,24 +12,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Zeroed, then filled: keys are compared bytewise. */
+/*
+ * Zeroed, then filled: keys are compared bytewise. Values only (no pointer):
+ * an entry outlives its service and the policy generation it was made under.
+ */
 struct fold_key {
-	const void *service; /* valid until the table is flushed: flush before freeing */
-	const void *rule;    /* likewise, flushed before a reload frees the policy */
+	uint64_t service; /* the registration's serial (state slot): never reused */
+	uint64_t policy_gen;
+	int32_t rule; /* index in that policy's rules, -1: the default, -2: kernel_allow */
 	uint64_t cmd_reg;
 	int32_t msqid;
 	int32_t queue_key;
 	uint32_t euid;
 	int32_t cmd; /* as classified */
 	uint8_t entry, arch;
-	uint8_t has_euid, has_queue, kernel_allow;
+	uint8_t has_euid, has_queue;
 };
 
 struct fold_entry {
 	struct fold_key key;
 	bool used;
+	bool named;	  /* the names below are filled (by the caller, once) */
 	uint32_t written; /* records written individually this interval */
 	uint64_t folded;  /* decisions only counted */
+	/* What the summary says, copied when the entry is made. */
+	char profile[64], rule[64], unit[256];
+	int32_t service_pid;
 };
 
 struct fold;
@@ -42,4 +50,6 @@ struct fold_entry *fold_get(struct fold *f, const struct fold_key *key);
 size_t fold_count(const struct fold *f);
 struct fold_entry *fold_nth(struct fold *f, size_t i);
 void fold_clear(struct fold *f);
+/* Keep only the entries whose folded count is not zero (their summary is still due). */
+void fold_keep_unsent(struct fold *f);
 bool fold_empty(const struct fold *f);

@@ -569,12 +569,16 @@ static void format_summary(const void *event, struct audit_record *r)
 		audit_add(r, "MSGGUARD_QUEUE_KEY", "0x%08x", (uint32_t)ev->queue_key);
 }
 
-static void fold_key_of(struct fold_key *k, const struct service *svc, const struct outcome *o)
+static void fold_key_of(struct fold_key *k, const struct server *s, const struct service *svc,
+			const struct outcome *o)
 {
 	memset(k, 0, sizeof(*k));
-	k->service = svc;
-	k->rule = o->decision.rule;
-	k->kernel_allow = o->decision.kernel_allow;
+	k->service = svc->slot->serial;
+	k->policy_gen = s->policy_gen;
+	if (o->decision.kernel_allow)
+		k->rule = -2;
+	else
+		k->rule = o->decision.rule ? (int32_t)(o->decision.rule - s->policy->rules) : -1;
 	k->cmd_reg = o->call.cmd_reg;
 	k->cmd = o->call.cmd;
 	k->msqid = o->call.msqid;
@@ -584,6 +588,15 @@ static void fold_key_of(struct fold_key *k, const struct service *svc, const str
 	k->euid = o->identity ? o->caller.euid : 0;
 	k->has_queue = o->queue.known;
 	k->queue_key = o->queue.known ? o->queue.key : 0;
+}
+
+static void fold_name(struct fold_entry *e, const struct service *svc, const struct outcome *o)
+{
+	snprintf(e->profile, sizeof(e->profile), "%s", svc->profile);
+	snprintf(e->rule, sizeof(e->rule), "%s", rule_label(o));
+	snprintf(e->unit, sizeof(e->unit), "%s", svc->unit);
+	e->service_pid = svc->pid;
+	e->named = true;
 }
 
 static unsigned fold_after(const struct server *s)
@@ -603,10 +616,6 @@ static unsigned fold_interval_s(const struct server *s)
 static void summary_fill(struct summary_event *ev, const struct server *s,
 			 const struct fold_entry *e)
 {
-	const struct service *svc = e->key.service;
-	const struct policy_rule *rule = e->key.rule;
-	struct policy_decision d = {.rule = rule, .kernel_allow = e->key.kernel_allow};
-
 	memset(ev, 0, sizeof(*ev));
 	ev->call.cmd_reg = e->key.cmd_reg;
 	ev->call.raw_cmd = (int)(uint32_t)e->key.cmd_reg;
@@ -614,10 +623,10 @@ static void summary_fill(struct summary_event *ev, const struct server *s,
 	ev->call.entry = e->key.entry;
 	ev->call.arch = e->key.arch;
 	ev->call.cmd = e->key.cmd;
-	snprintf(ev->profile, sizeof(ev->profile), "%s", svc->profile);
-	snprintf(ev->rule, sizeof(ev->rule), "%s", policy_decision_rule_name(&d));
-	snprintf(ev->unit, sizeof(ev->unit), "%s", svc->unit);
-	ev->service_pid = svc->pid;
+	snprintf(ev->profile, sizeof(ev->profile), "%s", e->profile);
+	snprintf(ev->rule, sizeof(ev->rule), "%s", e->rule);
+	snprintf(ev->unit, sizeof(ev->unit), "%s", e->unit);
+	ev->service_pid = e->service_pid;
 	ev->has_euid = e->key.has_euid;
 	ev->euid = e->key.euid;
 	ev->has_queue = e->key.has_queue;
@@ -627,28 +636,35 @@ static void summary_fill(struct summary_event *ev, const struct server *s,
 }
 
 /*
- * One summary per key with folded decisions, then a fresh interval. Runs at
- * the end of each interval, and before anything a key points at (a service,
- * the policy's rules) is freed. Summaries are never optional.
+ * One summary per key with folded decisions, then a fresh interval. At the
+ * end of an interval a summary that finds the queue nearly full is kept, its
+ * count still growing, for the next one (a stalled sink must not stop the
+ * loop for allows); at exit, or when the table is full, summaries wait for
+ * room like denials. Never lost either way.
  */
-void notify_fold_flush(struct server *s)
+void notify_fold_flush(struct server *s, bool wait)
 {
 	struct summary_event ev;
 
 	if (!s->fold)
 		return;
 	for (size_t i = 0; i < fold_count(s->fold); i++) {
-		const struct fold_entry *e = fold_nth(s->fold, i);
+		struct fold_entry *e = fold_nth(s->fold, i);
+		int r;
 
 		if (!e->folded)
 			continue;
 		summary_fill(&ev, s, e);
-		if (audit_submit(s->audit, AUDIT_KIND_SUMMARY, &ev, sizeof(ev), 0) < 0)
+		r = audit_submit(s->audit, AUDIT_KIND_SUMMARY, &ev, sizeof(ev),
+				 wait ? 0 : AUDIT_OPTIONAL);
+		if (r == 0)
+			e->folded = 0;
+		else if (r != -EAGAIN)
 			log_warning("audit: cannot record a summary of %llu allowed calls",
 				    (unsigned long long)e->folded);
 	}
-	fold_clear(s->fold);
-	s->fold_next_ms = 0;
+	fold_keep_unsent(s->fold);
+	s->fold_next_ms = fold_empty(s->fold) ? 0 : now_ms() + fold_interval_s(s) * 1000ull;
 }
 
 /*
@@ -662,12 +678,14 @@ static void record_allow(struct server *s, const struct service *svc,
 	struct fold_entry *e;
 	struct fold_key key;
 
-	fold_key_of(&key, svc, o);
+	fold_key_of(&key, s, svc, o);
 	e = fold_get(s->fold, &key);
 	if (!e) {
-		notify_fold_flush(s); /* table full: end the interval early */
+		notify_fold_flush(s, true); /* table full: end the interval early */
 		e = fold_get(s->fold, &key);
 	}
+	if (!e->named)
+		fold_name(e, svc, o);
 	if (!s->fold_next_ms)
 		s->fold_next_ms = now_ms() + fold_interval_s(s) * 1000ull;
 	if (e->written < fold_after(s) || fold_after(s) == 0) {
@@ -916,7 +934,6 @@ void notify_unregister(struct server *s, struct service *svc, const char *why)
 	struct audit_record r;
 
 	log_info("unregistered pid %d (%s): %s", svc->pid, svc->comm, why);
-	notify_fold_flush(s); /* its fold keys point at svc */
 	if (svc->ipcset_wait) {
 		struct ipcset_job *job = svc->ipcset_wait->job;
 

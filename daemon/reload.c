@@ -74,7 +74,6 @@ int server_reload(struct server *s, struct policy_errors *errs)
 			   e->n ? e->lines[0] : strerror(-r));
 	} else {
 		warn_daemon_settings(s, p);
-		notify_fold_flush(s); /* fold keys point at the old policy's rules */
 		policy_free(s->policy);
 		s->policy = p;
 		s->policy_gen++;

@@ -501,7 +501,7 @@ static void loop_housekeeping(struct server *s)
 		s->last_watchdog_ms = now;
 	}
 	if (s->fold_next_ms && now >= s->fold_next_ms)
-		notify_fold_flush(s);
+		notify_fold_flush(s, false);
 	audit_tick(s->audit);
 	server_status(s, false);
 }
@@ -544,7 +544,7 @@ int server_run(struct server *s)
 
 void server_done(struct server *s)
 {
-	notify_fold_flush(s); /* before the services the keys point at are freed */
+	notify_fold_flush(s, true); /* every count out before we go */
 	notify_ipcset_drop_all(s);
 	handshake_drop_all(s);
 	control_drop_all(s);

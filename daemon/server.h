@@ -100,8 +100,8 @@ void notify_readable(struct server *s, struct service *svc, uint32_t events);
 void notify_unregister(struct server *s, struct service *svc, const char *why);
 /* The formatters of decision and summary records, for the audit writer. */
 void notify_audit_formats(struct audit *a);
-/* Write the summaries of folded allows and start a new interval. */
-void notify_fold_flush(struct server *s);
+/* Write the summaries of folded allows and start a new interval (wait: for room). */
+void notify_fold_flush(struct server *s, bool wait);
 /* IPC_SET calls waiting for their buffer (never blocking the loop). */
 void notify_ipcset_ready(struct server *s, struct watch *w);
 void notify_ipcset_expire(struct server *s, uint64_t now_ms);
