@@ -3,11 +3,15 @@
  * Receiving a service's seccomp listener: where the fd crosses into the daemon.
  *
  * Trust: nothing the peer sends. Its identity comes from SO_PEERCRED (the
- * kernel), the message must decode exactly (protocol.c), it must carry exactly
- * one fd and that fd must be a seccomp notification listener. Every fd that
- * arrives is closed unless it becomes a registered listener. A peer gets
- * HANDSHAKE_TIMEOUT_MS to send its single message; pending connections are
- * capped in total and per uid, listeners likewise.
+ * kernel), every message must decode exactly (protocol.c) and come in turn:
+ * first a query without fd, answered with the chosen profile and its
+ * kernel_allow mask; then the registration, with exactly one fd that must be a
+ * seccomp notification listener, naming the answered profile and the mask the
+ * peer's filter compiled. Both must still be what the policy says when the
+ * registration arrives (a reload may come in between), else it is refused.
+ * Every fd that arrives is closed unless it becomes a registered listener. A
+ * peer gets HANDSHAKE_TIMEOUT_MS from connecting to complete both exchanges;
+ * pending connections are capped in total and per uid, listeners likewise.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,8 +24,11 @@
 
 #include "ids.h"
 #include "log.h"
+#include "msgctl.h"
 #include "server.h"
 #include "util.h"
+
+_Static_assert(MG_KERNEL_ALLOW_BITS == MG_CMD_MAX, "kernel_allow masks are msgctl command masks");
 
 #define FDS_MAX 16 /* room to receive (and close) more fds than allowed */
 
@@ -31,6 +38,39 @@ struct received {
 	size_t n_fds;
 	int error; /* negative errno of the first problem, 0 if well-formed */
 };
+
+/* A registration connection; server.c only knows the struct pending at its start. */
+struct reg_conn {
+	struct pending p;		   /* first: s->pending[] and the epoll data point here */
+	bool answered;			   /* the query was answered: the registration comes next */
+	char wanted[MG_PROFILE_NAME_MAX];  /* the query's profile ("" = daemon's choice) */
+	char profile[MG_PROFILE_NAME_MAX]; /* the profile answered */
+	uint32_t kernel_allow;		   /* its kernel_allow, as answered */
+};
+
+/* "IPC_STAT MSG_STAT" ... or "none": a kernel_allow mask for logs and the audit. */
+static const char *mask_names(uint32_t mask, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int cmd = 0; cmd < 32; cmd++) {
+		const char *name = mg_cmd_name(cmd);
+		char unknown[16];
+
+		if (!(mask & (1u << cmd)))
+			continue;
+		if (!name) {
+			snprintf(unknown, sizeof(unknown), "UNKNOWN(%d)", cmd);
+			name = unknown;
+		}
+		used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%s%s",
+					 used ? " " : "", name);
+	}
+	if (!buf[0])
+		snprintf(buf, size, "none");
+	return buf;
+}
 
 static void pending_free(struct server *s, struct pending *p)
 {
@@ -71,6 +111,7 @@ static int peer_cred(int fd, struct ucred *ret)
 static void accept_one(struct server *s, int fd)
 {
 	struct ucred cred = {0};
+	struct reg_conn *c;
 	struct pending *p;
 	int slot = pending_slot(s);
 
@@ -81,10 +122,11 @@ static void accept_one(struct server *s, int fd)
 		close(fd);
 		return;
 	}
-	p = calloc(1, sizeof(*p));
+	c = calloc(1, sizeof(*c));
+	p = c ? &c->p : NULL;
 	if (!p || (p->watch.kind = WATCH_PENDING, p->fd = fd, server_watch(s, fd, &p->watch) < 0)) {
 		log_error("cannot watch a new connection, dropping it");
-		free(p);
+		free(c);
 		close(fd);
 		return;
 	}
@@ -148,8 +190,6 @@ static int receive_request(int fd, struct received *rc)
 		rc->error = rc->error ?: -EMSGSIZE;
 	if (!rc->error)
 		rc->error = mg_reg_request_decode(data, (size_t)n, &rc->req);
-	if (!rc->error && rc->n_fds != 1)
-		rc->error = -EBADF;
 	return 0;
 }
 
@@ -167,9 +207,16 @@ static bool is_seccomp_listener(int fd)
 	return strcmp(target, "anon_inode:seccomp notify") == 0;
 }
 
-static void reply(int fd, int status, const char *profile, const char *message)
+static void reply(int fd, uint16_t type, int status, const char *profile, uint32_t kernel_allow,
+		  const char *message)
 {
-	struct mg_reg_reply r = {.magic = MG_PROTO_MAGIC, .status = status};
+	struct mg_reg_reply r = {
+	    .magic = MG_PROTO_MAGIC,
+	    .version = MG_PROTO_VERSION,
+	    .type = type,
+	    .status = status,
+	    .kernel_allow = status < 0 ? 0 : kernel_allow,
+	};
 
 	snprintf(r.profile, sizeof(r.profile), "%s", profile ?: "");
 	snprintf(r.message, sizeof(r.message), "%s", message);
@@ -195,10 +242,12 @@ static void audit_refused(struct server *s, const struct ucred *cred, const char
 		log_warning("audit: cannot record a refused registration");
 }
 
-static void refuse(struct server *s, int fd, const struct ucred *cred, int status, const char *why)
+/* Refuse the connection's current step (type: the reply it was waiting for). */
+static void refuse(struct server *s, int fd, uint16_t type, const struct ucred *cred, int status,
+		   const char *why)
 {
 	log_warning("refused registration from pid %d uid %u: %s", cred->pid, cred->uid, why);
-	reply(fd, status, NULL, why);
+	reply(fd, type, status, NULL, 0, why);
 	audit_refused(s, cred, why);
 }
 
@@ -240,13 +289,16 @@ static void read_comm(pid_t pid, char *buf, size_t size)
 	fclose(f);
 }
 
-static void audit_registered(struct server *s, const struct service *svc)
+static void audit_registered(struct server *s, const struct service *svc, uint32_t kernel_allow)
 {
 	struct audit_record rec;
+	char names[160];
 
+	mask_names(kernel_allow, names, sizeof(names));
 	audit_record_init(&rec);
-	audit_add(&rec, "MESSAGE", "registered pid %d (%s) uid %u%s%s with profile %s", svc->pid,
-		  svc->comm, svc->uid, svc->unit[0] ? " of " : "", svc->unit, svc->profile);
+	audit_add(&rec, "MESSAGE", "registered pid %d (%s) uid %u%s%s with profile %s%s%s",
+		  svc->pid, svc->comm, svc->uid, svc->unit[0] ? " of " : "", svc->unit,
+		  svc->profile, kernel_allow ? ", kernel_allow " : "", kernel_allow ? names : "");
 	audit_add(&rec, "MESSAGE_ID", "%s", MG_MSGID_REGISTER);
 	audit_add(&rec, "PRIORITY", "%d", LOG_INFO);
 	audit_add(&rec, "SYSLOG_IDENTIFIER", "msgguardd");
@@ -258,6 +310,8 @@ static void audit_registered(struct server *s, const struct service *svc)
 	audit_add(&rec, "MSGGUARD_CALLER_PID", "%d", svc->pid);
 	audit_add(&rec, "MSGGUARD_CALLER_UID", "%u", svc->uid);
 	audit_add(&rec, "MSGGUARD_CALLER_COMM", "%s", svc->comm);
+	/* Fixed for the life of the service: its filter was built with it. */
+	audit_add(&rec, "MSGGUARD_KERNEL_ALLOW", "%s", names);
 	if (audit_emit(s->audit, &rec) < 0)
 		log_warning("audit: cannot record a registration");
 }
@@ -310,28 +364,120 @@ static struct service *service_new(struct state *st, const struct ucred *cred, i
 	return svc;
 }
 
-static int enroll(struct server *s, int conn, const struct ucred *cred, struct received *rc)
+/* The peer's systemd unit, or "" (caller frees *ret). */
+static const char *peer_unit(pid_t pid, char **ret)
+{
+	if (sd_pid_get_unit(pid, ret) < 0)
+		*ret = NULL;
+	return *ret ?: "";
+}
+
+/*
+ * Step 1, the query: choose the profile exactly as a registration would and
+ * tell the peer its kernel_allow, which its filter must be built with.
+ * Returns 0 when the connection goes on to the registration.
+ */
+static int answer_query(struct server *s, struct reg_conn *c, const struct ucred *cred,
+			const struct received *rc)
 {
 	_cleanup_free_ char *unit = NULL;
 	const struct policy_profile *profile;
-	struct service *svc;
 	char why[160] = "";
 	int r;
 
 	r = check_caps(s, cred->uid, why, sizeof(why));
 	if (r < 0)
-		return refuse(s, conn, cred, r, why), r;
-	if (sd_pid_get_unit(cred->pid, &unit) < 0)
-		unit = NULL;
-	profile = choose_profile(s, rc->req.profile, unit ?: "", why, sizeof(why));
+		return refuse(s, c->p.fd, MG_REPLY_PROFILE, cred, r, why), r;
+	profile = choose_profile(s, rc->req.profile, peer_unit(cred->pid, &unit), why, sizeof(why));
 	if (!profile)
-		return refuse(s, conn, cred, -ENOENT, why), -ENOENT;
-	svc = service_new(s->state, cred, rc->fds[0], unit ?: "", profile->name);
+		return refuse(s, c->p.fd, MG_REPLY_PROFILE, cred, -ENOENT, why), -ENOENT;
+	snprintf(c->wanted, sizeof(c->wanted), "%s", rc->req.profile);
+	snprintf(c->profile, sizeof(c->profile), "%s", profile->name);
+	c->kernel_allow = profile->kernel_allow;
+	c->answered = true;
+	reply(c->p.fd, MG_REPLY_PROFILE, 0, profile->name, profile->kernel_allow, "profile chosen");
+	return 0;
+}
+
+/*
+ * The registration must name what the query was answered, and the policy in
+ * force now must still choose that profile with that kernel_allow: the
+ * listener belongs to a filter that allows exactly those commands in the
+ * kernel, for good. A reload in between refuses it (the service starts again
+ * and gets a filter for the new policy). Returns the profile, or NULL with why.
+ */
+static const struct policy_profile *check_registration(const struct server *s,
+						       const struct reg_conn *c,
+						       const struct mg_reg_request *req,
+						       const char *unit, int *ret_error, char *why,
+						       size_t why_size)
+{
+	const struct policy_profile *profile;
+	char have[160], want[160];
+
+	*ret_error = -EPROTO;
+	if (strcmp(req->profile, c->profile) != 0) {
+		snprintf(why, why_size,
+			 "the registration names profile '%s', msgguardd answered '%s'",
+			 req->profile, c->profile);
+		return NULL;
+	}
+	if (req->kernel_allow != c->kernel_allow) {
+		snprintf(why, why_size,
+			 "the filter allows %s in the kernel, profile '%s' has kernel_allow %s",
+			 mask_names(req->kernel_allow, have, sizeof(have)), c->profile,
+			 mask_names(c->kernel_allow, want, sizeof(want)));
+		return NULL;
+	}
+	*ret_error = -ESTALE;
+	profile = choose_profile(s, c->wanted, unit, why, why_size);
+	if (profile && strcmp(profile->name, c->profile) != 0) {
+		snprintf(
+		    why, why_size,
+		    "a policy reload during the registration chose profile '%s' instead of '%s'; "
+		    "start the service again",
+		    profile->name, c->profile);
+		return NULL;
+	}
+	if (profile && profile->kernel_allow != c->kernel_allow) {
+		snprintf(
+		    why, why_size,
+		    "a policy reload during the registration changed kernel_allow of profile '%s' "
+		    "from %s to %s; start the service again",
+		    c->profile, mask_names(c->kernel_allow, have, sizeof(have)),
+		    mask_names(profile->kernel_allow, want, sizeof(want)));
+		return NULL;
+	}
+	if (!profile)
+		*ret_error = -ENOENT;
+	return profile;
+}
+
+/* Step 2, the registration: the listener becomes a service. */
+static int enroll(struct server *s, struct reg_conn *c, const struct ucred *cred,
+		  struct received *rc)
+{
+	_cleanup_free_ char *unit_buf = NULL;
+	const struct policy_profile *profile;
+	const char *unit;
+	struct service *svc;
+	char why[320] = "";
+	int conn = c->p.fd;
+	int r;
+
+	r = check_caps(s, cred->uid, why, sizeof(why));
+	if (r < 0)
+		return refuse(s, conn, MG_REPLY_RESULT, cred, r, why), r;
+	unit = peer_unit(cred->pid, &unit_buf);
+	profile = check_registration(s, c, &rc->req, unit, &r, why, sizeof(why));
+	if (!profile)
+		return refuse(s, conn, MG_REPLY_RESULT, cred, r, why), r;
+	svc = service_new(s->state, cred, rc->fds[0], unit, profile->name);
 	if (!svc || registry_add(&s->registry, svc) < 0) {
 		if (svc)
 			state_slot_release(s->state, svc->slot);
 		free(svc);
-		return refuse(s, conn, cred, -ENOMEM, "out of memory"), -ENOMEM;
+		return refuse(s, conn, MG_REPLY_RESULT, cred, -ENOMEM, "out of memory"), -ENOMEM;
 	}
 	rc->n_fds = 0; /* the service owns the listener now */
 	server_listener_tune(svc->fd);
@@ -341,7 +487,7 @@ static int enroll(struct server *s, int conn, const struct ucred *cred, struct r
 		svc->fd = -1;
 		state_slot_release(s->state, svc->slot);
 		registry_remove(&s->registry, svc);
-		return refuse(s, conn, cred, r, "cannot watch the listener"), r;
+		return refuse(s, conn, MG_REPLY_RESULT, cred, r, "cannot watch the listener"), r;
 	}
 	/* After the slot is filled: a restarted daemon must know whose listener this is. */
 	if (state_store_listener(svc->slot, svc->fd) < 0)
@@ -349,51 +495,77 @@ static int enroll(struct server *s, int conn, const struct ucred *cred, struct r
 			    "survive a restart of msgguardd",
 			    svc->pid);
 	s->status_dirty = true;
-	log_info("registered pid %d (%s) uid %u%s%s with profile %s", svc->pid, svc->comm, svc->uid,
-		 svc->unit[0] ? " of " : "", svc->unit, svc->profile);
-	reply(conn, 0, svc->profile, "registered");
-	audit_registered(s, svc);
+	log_info("registered pid %d (%s) uid %u%s%s with profile %s, kernel_allow %s (fixed "
+		 "until it restarts)",
+		 svc->pid, svc->comm, svc->uid, svc->unit[0] ? " of " : "", svc->unit, svc->profile,
+		 mask_names(c->kernel_allow, why, sizeof(why)));
+	reply(conn, MG_REPLY_RESULT, 0, svc->profile, c->kernel_allow, "registered");
+	audit_registered(s, svc, c->kernel_allow);
 	return 0;
 }
 
 static const char *why_malformed(int error)
 {
 	switch (error) {
-	case -EBADF:
-		return "a registration must carry exactly one fd";
 	case -EMSGSIZE:
 		return "truncated message or control data";
 	case -EPROTO:
-		return "unsupported protocol version or flags";
+		return "unsupported protocol version, message type, flags or kernel_allow bits";
 	case -EINVAL:
 		return "invalid profile name";
-	case -ENOTTY:
-		return "the fd is not a seccomp listener";
 	default:
 		return "malformed registration message";
 	}
 }
 
+/* What is wrong with a well-formed message at this step, or NULL. */
+static const char *why_out_of_turn(const struct reg_conn *c, const struct received *rc,
+				   int *ret_error)
+{
+	*ret_error = -EPROTO;
+	if (!c->answered && rc->req.type != MG_REG_QUERY)
+		return "expected the profile query first (is msgguard-shim the same version as "
+		       "msgguardd?)";
+	if (c->answered && rc->req.type != MG_REG_REGISTER)
+		return "expected the registration after the profile query";
+	*ret_error = -EBADF;
+	if (rc->req.type == MG_REG_QUERY && rc->n_fds != 0)
+		return "the profile query must carry no fd";
+	if (rc->req.type == MG_REG_REGISTER && rc->n_fds != 1)
+		return "a registration must carry exactly one fd";
+	*ret_error = -ENOTTY;
+	if (rc->req.type == MG_REG_REGISTER && !is_seccomp_listener(rc->fds[0]))
+		return "the fd is not a seccomp listener";
+	*ret_error = 0;
+	return NULL;
+}
+
 void handshake_readable(struct server *s, struct pending *p)
 {
+	struct reg_conn *c = (struct reg_conn *)p;
+	uint16_t expected = c->answered ? MG_REPLY_RESULT : MG_REPLY_PROFILE;
 	struct received rc = {0};
 	struct ucred cred = {.pid = 0, .uid = p->uid};
+	const char *why;
 	int r;
 
 	r = receive_request(p->fd, &rc);
 	if (r == -EAGAIN)
 		return;
 	if (r < 0 || peer_cred(p->fd, &cred) < 0) {
-		log_warning("registration connection from uid %u closed before a message, ignoring",
-			    p->uid);
+		log_warning("registration connection from uid %u closed %s, ignoring", p->uid,
+			    c->answered ? "after the profile query" : "before a message");
 		goto out;
 	}
-	if (!rc.error && !is_seccomp_listener(rc.fds[0]))
-		rc.error = -ENOTTY;
-	if (rc.error)
-		refuse(s, p->fd, &cred, rc.error, why_malformed(rc.error));
-	else
-		enroll(s, p->fd, &cred, &rc);
+	why = rc.error ? why_malformed(rc.error) : why_out_of_turn(c, &rc, &rc.error);
+	if (why) {
+		refuse(s, p->fd, expected, &cred, rc.error, why);
+		goto out;
+	}
+	if (rc.req.type == MG_REG_QUERY && answer_query(s, c, &cred, &rc) == 0)
+		return; /* the registration comes on the same connection */
+	if (rc.req.type == MG_REG_REGISTER)
+		enroll(s, c, &cred, &rc);
 out:
 	for (size_t i = 0; i < rc.n_fds; i++)
 		close(rc.fds[i]);
@@ -407,7 +579,9 @@ void handshake_expire(struct server *s, uint64_t now)
 
 		if (!p || p->deadline_ms > now)
 			continue;
-		log_warning("registration from uid %u sent nothing within %d ms, dropped", p->uid,
+		log_warning("registration from uid %u %s within %d ms, dropped", p->uid,
+			    ((struct reg_conn *)p)->answered ? "sent no listener after the query"
+							     : "sent nothing",
 			    HANDSHAKE_TIMEOUT_MS);
 		pending_free(s, p);
 	}

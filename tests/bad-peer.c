@@ -3,7 +3,17 @@
  * bad-peer: a client that abuses msgguardd's registration socket, for the tests.
  *
  * bad-peer [--socket PATH] [--profile NAME] [--hold SECONDS] [--timeout SECONDS]
- *          [--fd-kind pipe|eventfd|file|socket] [--size N] MODE
+ *          [--fd-kind pipe|eventfd|file|socket] [--size N] [--no-query] [--show-answer]
+ *          [--between SECONDS] [--wait-for PATH] [--mask HEX] [--reg-profile NAME] MODE
+ *
+ * The protocol has two steps (common/protocol.h): a query (--profile NAME, no fd), whose
+ * answer names the profile and its kernel_allow, then the registration. Every MODE but
+ * --garbage and --silent first makes a valid query; what MODE says is the registration,
+ * which names the answered profile and mask unless --reg-profile / --mask say otherwise.
+ * --no-query sends the registration first (as a peer of protocol version 1 would);
+ * --show-answer prints the answer as a line "answer: status=..." first; --between
+ * sleeps that long between the answer and the registration (after printing it), --wait-for
+ * waits (up to --timeout) until PATH exists.
  *
  * MODE is one of
  *   --silent SECONDS  connect, print "connected", send nothing for SECONDS, then report
@@ -15,10 +25,13 @@
  *   --two-fds         a valid request carrying a real listener fd and a pipe fd
  *   --many-fds N      a valid request carrying a real listener fd and N-1 pipe fds (N <= 64)
  *   --listener        a valid request carrying one real seccomp listener fd
+ *   --query-with-fd   the query carries a real listener fd (then nothing more)
+ *   --query-twice     a second query instead of the registration
  *   --flood N         N valid registrations with real listeners, all kept open until the end
  *
  * Each exchange prints one line on stdout (--flood prefixes "I: "):
- *   status=N errno=NAME profile=P message=M   the daemon's reply (errno=0 for status 0)
+ *   status=N errno=NAME profile=P kernel_allow=0xM message=M   the daemon's last reply
+ *                                                 (errno=0 for status 0)
  *   closed                                     the daemon closed the connection
  *   no reply                                   nothing within --timeout (default 5 s)
  *   bad reply (N bytes): REASON                a reply that does not decode
@@ -37,6 +50,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +77,11 @@ static const char *opt_fd_kind = "pipe";
 static double opt_hold;
 static int opt_timeout = 5;
 static long opt_size = -1;
+static int opt_no_query, opt_show_answer;
+static double opt_between;
+static const char *opt_wait_for;
+static long long opt_mask = -1;	    /* -1: the answered kernel_allow */
+static const char *opt_reg_profile; /* NULL: the answered profile */
 #define MANY_FDS_MAX 64
 static size_t opt_many_fds;
 
@@ -258,14 +277,15 @@ static int connect_daemon(void)
 	return s;
 }
 
-static struct mg_reg_request valid_request(void)
+static struct mg_reg_request valid_request(uint16_t type, const char *profile)
 {
 	struct mg_reg_request r;
 
 	memset(&r, 0, sizeof(r));
 	r.magic = MG_PROTO_MAGIC;
 	r.version = MG_PROTO_VERSION;
-	strncpy(r.profile, opt_profile, sizeof(r.profile) - 1); /* not validated: on purpose */
+	r.type = type;
+	strncpy(r.profile, profile, sizeof(r.profile) - 1); /* not validated: on purpose */
 	return r;
 }
 
@@ -304,12 +324,15 @@ static int send_msg(int s, const void *data, size_t len, const int *fds, size_t 
 	return 0;
 }
 
-/* Wait up to timeout_ms for the daemon's answer and print it. 0 reply/closed, 1 else. */
-static int report(int s, int timeout_ms, const char *prefix)
+/*
+ * Wait up to timeout_ms for the daemon's answer. 0 and *ret filled: a reply that decodes;
+ * else, after printing what happened instead: 1 the daemon closed the connection, 2 no
+ * reply or a bad one.
+ */
+static int read_reply(int s, int timeout_ms, const char *prefix, struct mg_reg_reply *ret)
 {
 	struct pollfd pfd = {.fd = s, .events = POLLIN};
 	unsigned char buf[sizeof(struct mg_reg_reply) + 64];
-	struct mg_reg_reply r;
 	ssize_t n;
 	int rc;
 
@@ -320,51 +343,156 @@ static int report(int s, int timeout_ms, const char *prefix)
 	}
 	if (rc == 0) {
 		printf("%sno reply\n", prefix);
-		return 1;
+		return 2;
 	}
 	n = recv(s, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 	if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE))) {
 		printf("%sclosed\n", prefix);
-		return 0;
+		return 1;
 	}
 	if (n < 0) {
 		printf("%sno reply\n", prefix);
 		fprintf(stderr, "bad-peer: recv: %s\n", strerror(errno));
-		return 1;
+		return 2;
 	}
 	if ((size_t)n > sizeof(buf)) {
 		printf("%sbad reply (%zd bytes): too long\n", prefix, n);
-		return 1;
+		return 2;
 	}
-	rc = mg_reg_reply_decode(buf, (size_t)n, &r);
+	rc = mg_reg_reply_decode(buf, (size_t)n, ret);
 	if (rc < 0) {
 		printf("%sbad reply (%zd bytes): %s\n", prefix, n, strerror(-rc));
-		return 1;
+		return 2;
 	}
-	printf("%sstatus=%d errno=%s profile=%s message=%s\n", prefix, (int)r.status,
-	       r.status == 0 ? "0" : (strerrorname_np(-r.status) ?: "?"), r.profile, r.message);
 	return 0;
 }
 
-/* One connection: send what the mode asks and report. Returns 0 or 1. */
+static void print_reply(const char *prefix, const struct mg_reg_reply *r)
+{
+	printf("%sstatus=%d errno=%s profile=%s kernel_allow=0x%x message=%s\n", prefix,
+	       (int)r->status, r->status == 0 ? "0" : (strerrorname_np(-r->status) ?: "?"),
+	       r->profile, r->kernel_allow, r->message);
+}
+
+/* Wait up to timeout_ms for the daemon's answer and print it. 0 reply/closed, 1 else. */
+static int report(int s, int timeout_ms, const char *prefix)
+{
+	struct mg_reg_reply r;
+	int rc = read_reply(s, timeout_ms, prefix, &r);
+
+	if (rc != 0)
+		return rc == 1 ? 0 : 1;
+	print_reply(prefix, &r);
+	return 0;
+}
+
+/* The fds a mode sends (made before connecting: a listener comes from a forked child). */
+static int mode_fds(const char *mode, int *fds, size_t *n_fds)
+{
+	*n_fds = 0;
+	if (strcmp(mode, "short") == 0 || strcmp(mode, "long") == 0 ||
+	    strcmp(mode, "listener") == 0 || strcmp(mode, "query-with-fd") == 0) {
+		fds[(*n_fds)++] = make_listener();
+	} else if (strcmp(mode, "wrong-fd") == 0) {
+		fds[(*n_fds)++] = make_wrong_fd();
+	} else if (strcmp(mode, "many-fds") == 0) {
+		fds[(*n_fds)++] = make_listener();
+		while (*n_fds < opt_many_fds)
+			fds[(*n_fds)++] = make_wrong_fd();
+	} else if (strcmp(mode, "two-fds") == 0) {
+		fds[(*n_fds)++] = make_listener();
+		fds[(*n_fds)++] = make_wrong_fd();
+	} else if (strcmp(mode, "garbage") != 0 && strcmp(mode, "no-fd") != 0 &&
+		   strcmp(mode, "query-twice") != 0) {
+		fprintf(stderr, "bad-peer: unknown mode %s\n", mode);
+		exit(2);
+	}
+	for (size_t i = 0; i < *n_fds; i++)
+		if (fds[i] < 0) {
+			fprintf(stderr, "bad-peer: could not make the fd to send\n");
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * The query step: a valid query (with the mode's fds for query-with-fd). 0 and *answer
+ * filled when the registration should follow; else 1 after printing the outcome (a
+ * refusal or a closed connection: the exchange happened), 2 on failure.
+ */
+static int query(int s, const char *mode, const int *fds, size_t n_fds, const char *prefix,
+		 struct mg_reg_reply *answer)
+{
+	struct mg_reg_request q = valid_request(MG_REG_QUERY, opt_profile);
+	bool with_fd = strcmp(mode, "query-with-fd") == 0;
+	int rc = send_msg(s, &q, sizeof(q), fds, with_fd ? n_fds : 0);
+
+	if (rc < 0)
+		return 2;
+	if (rc == 1) {
+		printf("%sclosed\n", prefix);
+		return 1;
+	}
+	rc = read_reply(s, opt_timeout * 1000, prefix, answer);
+	if (rc != 0)
+		return rc;
+	if (answer->status < 0 || with_fd) {
+		print_reply(prefix, answer);
+		return 1;
+	}
+	if (opt_show_answer || opt_between > 0 || opt_wait_for) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "%sanswer: ", prefix);
+		print_reply(p, answer);
+		fflush(stdout);
+	}
+	sleep_seconds(opt_between);
+	for (int i = 0; opt_wait_for && access(opt_wait_for, F_OK) < 0 && i < opt_timeout * 100;
+	     i++)
+		sleep_seconds(0.01);
+	return 0;
+}
+
+/* One connection: query, then send what the mode asks and report. Returns 0 or 1. */
 static int exchange(const char *mode, const char *prefix)
 {
-	struct mg_reg_request req = valid_request();
+	struct mg_reg_request req = valid_request(MG_REG_REGISTER, opt_profile);
+	struct mg_reg_reply answer;
 	int fds[MANY_FDS_MAX];
 	size_t n_fds = 0;
 	const void *data = &req;
 	size_t len = sizeof(req);
 	unsigned char extra[sizeof(req) + 1];
 	unsigned char *garbage = NULL;
-	int s, rc;
+	bool garbage_mode = strcmp(mode, "garbage") == 0;
+	const char *name;
+	int s, r, status = 1;
 
-	if (strcmp(mode, "garbage") == 0) {
+	if (mode_fds(mode, fds, &n_fds) < 0)
+		return 1;
+	s = connect_daemon();
+	if (s < 0)
+		return 1;
+	if (!garbage_mode && !opt_no_query) {
+		r = query(s, mode, fds, n_fds, prefix, &answer);
+		if (r != 0) {
+			status = r == 1 ? 0 : 1;
+			goto done;
+		}
+		name = opt_reg_profile ?: answer.profile;
+		memset(req.profile, 0, sizeof(req.profile));
+		memcpy(req.profile, name, strnlen(name, sizeof(req.profile) - 1));
+		req.kernel_allow = opt_mask >= 0 ? (uint32_t)opt_mask : answer.kernel_allow;
+	}
+
+	if (garbage_mode) {
 		size_t glen = opt_size >= 0 ? (size_t)opt_size : sizeof(req);
 
 		garbage = calloc(1, glen + 1);
 		if (!garbage || getrandom(garbage, glen, 0) != (ssize_t)glen) {
 			perror("bad-peer: getrandom");
-			return 1;
+			goto done;
 		}
 		if (glen >= 4 && memcmp(garbage, &(uint32_t){MG_PROTO_MAGIC}, 4) == 0)
 			garbage[0] ^= 0xff;
@@ -372,56 +500,28 @@ static int exchange(const char *mode, const char *prefix)
 		len = glen;
 	} else if (strcmp(mode, "short") == 0) {
 		len = sizeof(req) / 2;
-		fds[n_fds++] = make_listener();
 	} else if (strcmp(mode, "long") == 0) {
 		memcpy(extra, &req, sizeof(req));
 		extra[sizeof(req)] = 0;
 		data = extra;
 		len = sizeof(extra);
-		fds[n_fds++] = make_listener();
-	} else if (strcmp(mode, "no-fd") == 0) {
-		/* nothing */
-	} else if (strcmp(mode, "wrong-fd") == 0) {
-		fds[n_fds++] = make_wrong_fd();
-	} else if (strcmp(mode, "many-fds") == 0) {
-		fds[n_fds++] = make_listener();
-		while (n_fds < opt_many_fds)
-			fds[n_fds++] = make_wrong_fd();
-	} else if (strcmp(mode, "two-fds") == 0) {
-		fds[n_fds++] = make_listener();
-		fds[n_fds++] = make_wrong_fd();
-	} else if (strcmp(mode, "listener") == 0) {
-		fds[n_fds++] = make_listener();
-	} else {
-		fprintf(stderr, "bad-peer: unknown mode %s\n", mode);
-		exit(2);
+	} else if (strcmp(mode, "query-twice") == 0) {
+		req = valid_request(MG_REG_QUERY, opt_profile);
 	}
-	for (size_t i = 0; i < n_fds; i++)
-		if (fds[i] < 0) {
-			fprintf(stderr, "bad-peer: could not make the fd to send\n");
-			return 1;
-		}
-
-	s = connect_daemon();
-	if (s < 0)
-		return 1;
-	rc = send_msg(s, data, len, fds, n_fds);
+	r = send_msg(s, data, len, fds, n_fds);
+	if (r == 1) {
+		printf("%sclosed\n", prefix);
+		status = 0;
+	} else if (r == 0) {
+		status = report(s, opt_timeout * 1000, prefix);
+	}
+done:
+	fflush(stdout);
 	free(garbage);
 	for (size_t i = 0; i < n_fds; i++)
 		close(fds[i]);
-	if (rc < 0) {
-		close(s);
-		return 1;
-	}
-	if (rc == 1) {
-		printf("%sclosed\n", prefix);
-		close(s);
-		return 0;
-	}
-	rc = report(s, opt_timeout * 1000, prefix);
-	fflush(stdout);
 	close(s);
-	return rc;
+	return status;
 }
 
 static int do_silent(double seconds)
@@ -448,12 +548,16 @@ static int do_silent(double seconds)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: bad-peer [--socket PATH] [--profile NAME] [--hold SECONDS] "
-		"[--timeout SECONDS]\n"
-		"                [--fd-kind pipe|eventfd|file|socket] [--size N]\n"
-		"                --silent SECONDS | --garbage | --short | --long | --no-fd |\n"
-		"                --wrong-fd | --two-fds | --many-fds N | --listener | --flood N\n");
+	fprintf(
+	    stderr,
+	    "usage: bad-peer [--socket PATH] [--profile NAME] [--hold SECONDS] "
+	    "[--timeout SECONDS]\n"
+	    "                [--fd-kind pipe|eventfd|file|socket] [--size N] [--no-query]\n"
+	    "                [--show-answer] [--between SECONDS] [--wait-for PATH] [--mask HEX]\n"
+	    "                [--reg-profile NAME]\n"
+	    "                --silent SECONDS | --garbage | --short | --long | --no-fd |\n"
+	    "                --wrong-fd | --two-fds | --many-fds N | --listener |\n"
+	    "                --query-with-fd | --query-twice | --flood N\n");
 	exit(2);
 }
 
@@ -469,6 +573,12 @@ int main(int argc, char **argv)
 		O_SILENT,
 		O_FLOOD,
 		O_SIMPLE,
+		O_NO_QUERY,
+		O_SHOW_ANSWER,
+		O_BETWEEN,
+		O_WAIT_FOR,
+		O_MASK,
+		O_REG_PROFILE,
 	};
 	static const struct option opts[] = {
 	    {"socket", required_argument, NULL, O_SOCKET},
@@ -487,6 +597,14 @@ int main(int argc, char **argv)
 	    {"two-fds", no_argument, NULL, O_SIMPLE},
 	    {"many-fds", required_argument, NULL, O_SIMPLE},
 	    {"listener", no_argument, NULL, O_SIMPLE},
+	    {"query-with-fd", no_argument, NULL, O_SIMPLE},
+	    {"query-twice", no_argument, NULL, O_SIMPLE},
+	    {"no-query", no_argument, NULL, O_NO_QUERY},
+	    {"show-answer", no_argument, NULL, O_SHOW_ANSWER},
+	    {"between", required_argument, NULL, O_BETWEEN},
+	    {"wait-for", required_argument, NULL, O_WAIT_FOR},
+	    {"mask", required_argument, NULL, O_MASK},
+	    {"reg-profile", required_argument, NULL, O_REG_PROFILE},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *mode = NULL;
@@ -513,6 +631,24 @@ int main(int argc, char **argv)
 			break;
 		case O_SIZE:
 			opt_size = atol(optarg);
+			break;
+		case O_NO_QUERY:
+			opt_no_query = 1;
+			break;
+		case O_SHOW_ANSWER:
+			opt_show_answer = 1;
+			break;
+		case O_BETWEEN:
+			opt_between = strtod(optarg, NULL);
+			break;
+		case O_WAIT_FOR:
+			opt_wait_for = optarg;
+			break;
+		case O_MASK:
+			opt_mask = strtoll(optarg, NULL, 16);
+			break;
+		case O_REG_PROFILE:
+			opt_reg_profile = optarg;
 			break;
 		case O_SILENT:
 		case O_FLOOD:

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of the registration protocol codec (common/protocol.c). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "protocol.h"
 #include "tap.h"
 
+#define MG_IPC_STAT_BIT 2 /* policy/msgctl.h MG_IPC_STAT */
+
 /* A buffer larger than either message, so "long" inputs are real bytes. */
 static unsigned char buf[1024];
 
+/* A query (profile may be "") */
 static struct mg_reg_request good_request(const char *profile)
 {
 	struct mg_reg_request r;
@@ -17,8 +21,18 @@ static struct mg_reg_request good_request(const char *profile)
 	memset(&r, 0, sizeof(r));
 	r.magic = MG_PROTO_MAGIC;
 	r.version = MG_PROTO_VERSION;
+	r.type = MG_REG_QUERY;
 	r.flags = 0;
 	strncpy(r.profile, profile, sizeof(r.profile) - 1);
+	return r;
+}
+
+static struct mg_reg_request good_registration(const char *profile, uint32_t kernel_allow)
+{
+	struct mg_reg_request r = good_request(profile);
+
+	r.type = MG_REG_REGISTER;
+	r.kernel_allow = kernel_allow;
 	return r;
 }
 
@@ -28,6 +42,8 @@ static struct mg_reg_reply good_reply(int32_t status, const char *profile, const
 
 	memset(&r, 0, sizeof(r));
 	r.magic = MG_PROTO_MAGIC;
+	r.version = MG_PROTO_VERSION;
+	r.type = MG_REPLY_RESULT;
 	r.status = status;
 	strncpy(r.profile, profile, sizeof(r.profile) - 1);
 	strncpy(r.message, msg, sizeof(r.message) - 1);
@@ -111,10 +127,14 @@ static void reply_case(const struct mg_reg_reply *r, size_t len, int want, const
 static void test_sizes(void)
 {
 	/* The wire format is fixed: no padding that could carry uninitialised bytes. */
-	is_int(sizeof(struct mg_reg_request), 4 + 2 + 2 + MG_PROFILE_NAME_MAX,
+	is_int(sizeof(struct mg_reg_request), 4 + 2 + 2 + 4 + 4 + MG_PROFILE_NAME_MAX,
 	       "sizeof(struct mg_reg_request) has no padding");
-	is_int(sizeof(struct mg_reg_reply), 4 + 4 + MG_PROFILE_NAME_MAX + MG_REPLY_MESSAGE_MAX,
+	is_int(sizeof(struct mg_reg_reply),
+	       4 + 2 + 2 + 4 + 4 + MG_PROFILE_NAME_MAX + MG_REPLY_MESSAGE_MAX,
 	       "sizeof(struct mg_reg_reply) has no padding");
+	is_int(offsetof(struct mg_reg_request, version), 4,
+	       "request: version at offset 4 (v1 too)");
+	is_int(offsetof(struct mg_reg_reply, version), 4, "reply: version at offset 4");
 }
 
 static void test_request(void)
@@ -174,16 +194,59 @@ static void test_request(void)
 	r.version = 0;
 	req_case(&r, sizeof(r), -EPROTO, "version 0");
 	r.version = MG_PROTO_VERSION + 1;
-	req_case(&r, sizeof(r), -EPROTO, "version 2");
+	req_case(&r, sizeof(r), -EPROTO, "next version");
+	r.version = 1;
+	req_case(&r, sizeof(r), -EPROTO, "version 1");
 	r.version = 0xffff;
 	req_case(&r, sizeof(r), -EPROTO, "version 0xffff");
+	{
+		/* A version 1 request: magic, version 1, flags, profile (72 bytes). */
+		unsigned char v1[72] = {0};
+		uint32_t magic = MG_PROTO_MAGIC;
+
+		memcpy(v1, &magic, 4);
+		v1[4] = 1;
+		memcpy(v1 + 8, "default", 7);
+		memset(&out, 0x5a, sizeof(out));
+		is_int(mg_reg_request_decode(v1, sizeof(v1), &out), -EPROTO,
+		       "request: a version 1 peer (72 bytes) -> -EPROTO, not -EBADMSG");
+	}
+	req_case(&r, 5, -EBADMSG, "5 bytes: magic and half a version");
 
 	/* flags */
 	r = good_request("default");
 	r.flags = 1;
 	req_case(&r, sizeof(r), -EPROTO, "flags 1");
-	r.flags = 0x8000;
-	req_case(&r, sizeof(r), -EPROTO, "flags 0x8000");
+	r.flags = 0x80000000;
+	req_case(&r, sizeof(r), -EPROTO, "flags 0x80000000");
+
+	/* type */
+	r = good_request("default");
+	r.type = 0;
+	req_case(&r, sizeof(r), -EPROTO, "type 0");
+	r.type = 3;
+	req_case(&r, sizeof(r), -EPROTO, "type 3");
+	r.type = 0x8001;
+	req_case(&r, sizeof(r), -EPROTO, "type 0x8001");
+
+	/* kernel_allow */
+	r = good_request("default");
+	r.kernel_allow = 1u << MG_IPC_STAT_BIT;
+	req_case(&r, sizeof(r), -EPROTO, "query with a kernel_allow mask");
+	r = good_registration("default", 0);
+	req_case(&r, sizeof(r), 0, "registration, kernel_allow 0");
+	r = good_registration("default", MG_KERNEL_ALLOW_VALID);
+	req_case(&r, sizeof(r), 0, "registration, every kernel_allow bit");
+	r = good_registration("web", 1u << MG_IPC_STAT_BIT | 1u << 11);
+	req_case(&r, sizeof(r), 0, "registration, IPC_STAT MSG_STAT");
+	r = good_registration("default", 1u << MG_KERNEL_ALLOW_BITS);
+	req_case(&r, sizeof(r), -EPROTO, "registration, kernel_allow bit 14");
+	r = good_registration("default", 0x80000000u);
+	req_case(&r, sizeof(r), -EPROTO, "registration, kernel_allow bit 31");
+	r = good_registration("", 0);
+	req_case(&r, sizeof(r), -EINVAL, "registration without a profile name");
+	r = good_registration("a/b", 0);
+	req_case(&r, sizeof(r), -EINVAL, "registration with an invalid profile name");
 
 	/* profile encoding */
 	r = good_request("");
@@ -269,6 +332,41 @@ static void test_reply(void)
 	r = good_reply(0, "default", "ok");
 	memset(r.message, 'm', sizeof(r.message));
 	reply_case(&r, sizeof(r), -EINVAL, "unterminated message");
+
+	/* version, type */
+	r = good_reply(0, "default", "ok");
+	r.version = 1;
+	reply_case(&r, sizeof(r), -EPROTO, "version 1");
+	r.version = MG_PROTO_VERSION + 1;
+	reply_case(&r, sizeof(r), -EPROTO, "next version");
+	r = good_reply(0, "default", "ok");
+	r.type = MG_REPLY_PROFILE;
+	reply_case(&r, sizeof(r), 0, "type PROFILE (the answer to a query)");
+	r.type = 0;
+	reply_case(&r, sizeof(r), -EPROTO, "type 0");
+	r.type = 3;
+	reply_case(&r, sizeof(r), -EPROTO, "type 3");
+
+	/* kernel_allow */
+	r = good_reply(0, "default", "ok");
+	r.kernel_allow = 1u << MG_IPC_STAT_BIT;
+	memset(&out, 0x5a, sizeof(out));
+	rc = mg_reg_reply_decode(&r, sizeof(r), &out);
+	ok(rc == 0 && out.kernel_allow == 1u << MG_IPC_STAT_BIT,
+	   "reply: kernel_allow IPC_STAT decoded");
+	r.kernel_allow = MG_KERNEL_ALLOW_VALID;
+	reply_case(&r, sizeof(r), 0, "every kernel_allow bit");
+	r.kernel_allow = 1u << MG_KERNEL_ALLOW_BITS;
+	reply_case(&r, sizeof(r), -EPROTO, "kernel_allow bit 14");
+	r = good_reply(-ENOENT, "", "no");
+	r.kernel_allow = 1u << MG_IPC_STAT_BIT;
+	reply_case(&r, sizeof(r), -EPROTO, "a refusal with a kernel_allow mask");
+
+	/* an acceptance names a valid profile */
+	r = good_reply(0, "", "ok");
+	reply_case(&r, sizeof(r), -EINVAL, "status 0 without a profile");
+	r = good_reply(0, "a b", "ok");
+	reply_case(&r, sizeof(r), -EINVAL, "status 0 with an invalid profile name");
 }
 
 static void test_name_valid(void)

@@ -6,7 +6,9 @@
  * Each decoder gets the input as is (any length, as received) and then the
  * input cut or zero-padded to the message's exact size, so the fuzzer reaches
  * the field checks without having to guess the length. What a decoder accepts
- * must hold up: NUL-terminated strings, a valid profile name, status <= 0, and
+ * must hold up: NUL-terminated strings, a valid profile name (required in a
+ * registration and an acceptance), a known type, kernel_allow bits below
+ * MG_KERNEL_ALLOW_BITS only (none in a query or a refusal), status <= 0, and
  * decoding the decoded message again gives the same result.
  */
 #include <errno.h>
@@ -52,9 +54,13 @@ static void request(const void *buf, size_t len)
 	check(len == sizeof(m), "request: accepted with the wrong size");
 	check(m.magic == MG_PROTO_MAGIC && m.version == MG_PROTO_VERSION && m.flags == 0,
 	      "request: header");
+	check(m.type == MG_REG_QUERY || m.type == MG_REG_REGISTER, "request: type");
+	check(!(m.kernel_allow & ~MG_KERNEL_ALLOW_VALID), "request: kernel_allow bits");
+	check(m.type != MG_REG_QUERY || m.kernel_allow == 0, "request: query with a mask");
 	check(memchr(m.profile, '\0', sizeof(m.profile)) != NULL,
 	      "request: profile not terminated");
 	check(m.profile[0] == '\0' || mg_profile_name_valid(m.profile), "request: profile name");
+	check(m.type != MG_REG_REGISTER || m.profile[0], "request: registration without profile");
 	check(mg_reg_request_decode(&m, sizeof(m), &again) == 0 &&
 		  memcmp(&m, &again, sizeof(m)) == 0,
 	      "request: decoding again differs");
@@ -72,7 +78,12 @@ static void reply(const void *buf, size_t len)
 		return;
 	}
 	check(len == sizeof(m), "reply: accepted with the wrong size");
-	check(m.magic == MG_PROTO_MAGIC && m.status <= 0, "reply: header");
+	check(m.magic == MG_PROTO_MAGIC && m.version == MG_PROTO_VERSION && m.status <= 0,
+	      "reply: header");
+	check(m.type == MG_REPLY_PROFILE || m.type == MG_REPLY_RESULT, "reply: type");
+	check(!(m.kernel_allow & ~MG_KERNEL_ALLOW_VALID), "reply: kernel_allow bits");
+	check(m.status == 0 || m.kernel_allow == 0, "reply: a refusal with a mask");
+	check(m.status < 0 || mg_profile_name_valid(m.profile), "reply: accepted without profile");
 	check(memchr(m.profile, '\0', sizeof(m.profile)) != NULL, "reply: profile not terminated");
 	check(memchr(m.message, '\0', sizeof(m.message)) != NULL, "reply: message not terminated");
 	check(mg_reg_reply_decode(&m, sizeof(m), &again) == 0 && memcmp(&m, &again, sizeof(m)) == 0,
