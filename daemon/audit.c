@@ -36,10 +36,10 @@
 #include "log.h"
 #include "util.h"
 
-#define WRITER_BATCH_MS	  50
-#define STALL_SLICE_MS	  500
-#define RETRY_MS	  1000 /* a failing sink is retried this often, the record kept */
-#define CLOSE_GIVE_UP_MS  5000 /* at exit, a sink still failing after this loses the rest */
+#define WRITER_BATCH_MS	 50
+#define STALL_SLICE_MS	 500
+#define RETRY_MS	 1000 /* a failing sink is retried this often, the record kept */
+#define CLOSE_GIVE_UP_MS 5000 /* at exit, a sink still failing after this loses the rest */
 
 enum audit_sink {
 	AUDIT_JOURNAL,
@@ -300,8 +300,7 @@ static int write_kept(struct audit *a, const struct audit_record *r)
 	}
 }
 
-static void render(struct audit *a, const struct slot *sl, bool replayed,
-		   struct audit_record *out)
+static void render(struct audit *a, const struct slot *sl, bool replayed, struct audit_record *out)
 {
 	if (sl->kind == AUDIT_KIND_RECORD) {
 		*out = sl->u.record;
@@ -441,8 +440,9 @@ int audit_start(struct audit *a, unsigned capacity, int stored_fd, void (*stalle
 			log_info("writing %u audit records the previous msgguardd left queued",
 				 a->len);
 		if (a->capacity != capacity)
-			log_info("audit_queue: keeping %u from the stored queue until a clean restart",
-				 a->capacity);
+			log_info(
+			    "audit_queue: keeping %u from the stored queue until a clean restart",
+			    a->capacity);
 	} else {
 		if (stored_fd >= 0) {
 			log_warning("stored audit queue has an unknown format, starting afresh");

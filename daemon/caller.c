@@ -209,11 +209,11 @@ struct mg_pidfd_info {
 	uint64_t mask, cgroupid;
 	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0[1];
 };
-#define MG_PIDFD_GET_INFO    _IOWR(0xFF, 11, struct mg_pidfd_info)
-#define MG_PIDFD_INFO_PID    (1ull << 0)
-#define MG_PIDFD_INFO_CREDS  (1ull << 1)
-#define MG_PIDFD_THREAD	     O_EXCL /* Linux 6.9 */
-#define PIDFD_CACHE_SLOTS    64
+#define MG_PIDFD_GET_INFO   _IOWR(0xFF, 11, struct mg_pidfd_info)
+#define MG_PIDFD_INFO_PID   (1ull << 0)
+#define MG_PIDFD_INFO_CREDS (1ull << 1)
+#define MG_PIDFD_THREAD	    O_EXCL /* Linux 6.9 */
+#define PIDFD_CACHE_SLOTS   64
 
 /* Event loop only. */
 static struct {

@@ -63,7 +63,6 @@ int caller_ns_init(void);
  */
 int caller_read(pid_t tid, struct caller *ret);
 
-
 /*
  * Look the queue up as the caller's kernel would: msqid is an id or an index
  * (how), in the IPC namespace of tid. A queue that does not exist leaves

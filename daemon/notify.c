@@ -87,8 +87,7 @@ static int notif_id_valid(int fd, uint64_t id)
  * Read what evaluating needs (POLICY_NEED_*), then confirm: everything read
  * came from a tid that may have been recycled meanwhile.
  */
-static int read_needed(int fd, const struct seccomp_notif *req, unsigned needs,
-		       struct outcome *o)
+static int read_needed(int fd, const struct seccomp_notif *req, unsigned needs, struct outcome *o)
 {
 	int r;
 
@@ -98,8 +97,7 @@ static int read_needed(int fd, const struct seccomp_notif *req, unsigned needs,
 			return r;
 	}
 	if (needs & POLICY_NEED_QUEUE) {
-		r = caller_queue_lookup((pid_t)req->pid, o->call.lookup, o->call.msqid,
-					&o->queue);
+		r = caller_queue_lookup((pid_t)req->pid, o->call.lookup, o->call.msqid, &o->queue);
 		if (r < 0)
 			return r;
 	}
@@ -454,8 +452,8 @@ static void audit_caller_fields(struct audit_record *r, const struct decision_ev
 	audit_add(r, "MSGGUARD_QUEUE_MODE", "0%o", o->queue.mode);
 }
 
-static void audit_message(struct audit_record *r, const struct decision_event *ev,
-			  const char *cmd, bool would)
+static void audit_message(struct audit_record *r, const struct decision_event *ev, const char *cmd,
+			  bool would)
 {
 	const struct outcome *o = &ev->o;
 	char queue[64] = "", who[128];
@@ -690,7 +688,8 @@ static void record_allow(struct server *s, const struct service *svc,
 		s->fold_next_ms = now_ms() + fold_interval_s(s) * 1000ull;
 	if (e->written < fold_after(s) || fold_after(s) == 0) {
 		event_fill(&ev, svc, req, o);
-		if (audit_submit(s->audit, AUDIT_KIND_DECISION, &ev, sizeof(ev), AUDIT_OPTIONAL) == 0) {
+		if (audit_submit(s->audit, AUDIT_KIND_DECISION, &ev, sizeof(ev), AUDIT_OPTIONAL) ==
+		    0) {
 			e->written++;
 			return;
 		}

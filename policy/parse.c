@@ -517,8 +517,7 @@ static int parse_bounded(struct parser *ps, const char *key, const char *value, 
 	uint32_t v;
 
 	if (parse_u32(value, false, &v) < 0 || v < lo || v > hi)
-		return value_error(ps, key, "'%s': expected a number from %u to %u", value, lo,
-				   hi);
+		return value_error(ps, key, "'%s': expected a number from %u to %u", value, lo, hi);
 	*ret = (int)v;
 	return 0;
 }
@@ -1323,10 +1322,11 @@ static void check_kernel_allow(struct parser *ps, const struct policy_profile *p
 			continue;
 		r = policy_profile_rule_for(ps->p, pr, cmd);
 		if (r)
-			parser_error(ps, pr->kernel_allow_line,
-				     "kernel_allow %s in [profile \"%s\"]: [rule \"%s\"] at line %u "
-				     "also decides %s, and would never see it",
-				     mg_cmd_name(cmd), pr->name, r->name, r->line, mg_cmd_name(cmd));
+			parser_error(
+			    ps, pr->kernel_allow_line,
+			    "kernel_allow %s in [profile \"%s\"]: [rule \"%s\"] at line %u "
+			    "also decides %s, and would never see it",
+			    mg_cmd_name(cmd), pr->name, r->name, r->line, mg_cmd_name(cmd));
 	}
 }
 

@@ -128,7 +128,7 @@ struct policy_daemon {
 	unsigned max_listeners;		/* 0 = built-in default */
 	unsigned max_listeners_per_uid; /* 0 = built-in default */
 	/* Audit folding and queue; negative = built-in default. */
-	int audit_fold_after;	 /* identical allow records per interval before folding; 0 = never */
+	int audit_fold_after; /* identical allow records per interval before folding; 0 = never */
 	int audit_fold_interval; /* seconds */
 	int audit_queue;	 /* records the audit queue holds */
 };
