@@ -9,5 +9,4 @@
 #define MG_MSGID_REFUSED    "c1c4f14e8e134e67ba2ba1a10df4e536" /* a registration was refused */
 #define MG_MSGID_POLICY	    "04203faee5574f14a35810f6378dbd94" /* policy loaded / errors */
 #define MG_MSGID_SUMMARY    "59392581deac48e4af143b46a6ec5a50" /* allows folded into one record */
-#define MG_MSGID_PRESSURE   "63e5ba3959804843bba8767bca92da23" /* audit queue full: records waited \
-								*/
+#define MG_MSGID_PRESSURE   "63e5ba3959804843bba8767bca92da23" /* audit queue was full */
