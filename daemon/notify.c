@@ -928,10 +928,32 @@ void notify_recover(struct server *s, struct service *svc)
 	process(s, svc, req);
 }
 
-void notify_unregister(struct server *s, struct service *svc, const char *why)
+/* The unregister record, from the state slot (the service's, or one left by the last daemon). */
+void notify_audit_unregister(struct server *s, const struct state_slot *slot, const char *why)
 {
 	struct audit_record r;
 
+	audit_record_init(&r);
+	audit_add(&r, "MESSAGE", "unregistered pid %d (%s) uid %u: %s", slot->pid, slot->comm,
+		  slot->uid, why);
+	audit_add(&r, "MESSAGE_ID", "%s", MG_MSGID_UNREGISTER);
+	audit_add(&r, "PRIORITY", "%d", LOG_INFO);
+	audit_add(&r, "SYSLOG_IDENTIFIER", "msgguardd");
+	audit_add(&r, "MSGGUARD_EVENT", "unregister");
+	audit_add(&r, "MSGGUARD_PROFILE", "%s", slot->profile);
+	if (slot->unit[0])
+		audit_add(&r, "MSGGUARD_UNIT", "%s", slot->unit);
+	audit_add(&r, "MSGGUARD_CALLER_PID", "%d", slot->pid);
+	audit_add(&r, "MSGGUARD_CALLER_UID", "%u", slot->uid);
+	audit_add(&r, "MSGGUARD_CALLER_COMM", "%s", slot->comm);
+	audit_add(&r, "MSGGUARD_CALLS", "%llu", (unsigned long long)slot->calls);
+	audit_add(&r, "MSGGUARD_DENIALS", "%llu", (unsigned long long)slot->denials);
+	if (audit_emit(s->audit, &r) < 0)
+		log_warning("audit: cannot record an unregistration");
+}
+
+void notify_unregister(struct server *s, struct service *svc, const char *why)
+{
 	log_info("unregistered pid %d (%s): %s", svc->pid, svc->comm, why);
 	if (svc->ipcset_wait) {
 		struct ipcset_job *job = svc->ipcset_wait->job;
@@ -939,23 +961,7 @@ void notify_unregister(struct server *s, struct service *svc, const char *why)
 		ipcset_unpark(s, svc); /* nobody is left to answer */
 		ipcset_cancel(job);
 	}
-	audit_record_init(&r);
-	audit_add(&r, "MESSAGE", "unregistered pid %d (%s) uid %u: %s", svc->pid, svc->comm,
-		  svc->uid, why);
-	audit_add(&r, "MESSAGE_ID", "%s", MG_MSGID_UNREGISTER);
-	audit_add(&r, "PRIORITY", "%d", LOG_INFO);
-	audit_add(&r, "SYSLOG_IDENTIFIER", "msgguardd");
-	audit_add(&r, "MSGGUARD_EVENT", "unregister");
-	audit_add(&r, "MSGGUARD_PROFILE", "%s", svc->profile);
-	if (svc->unit[0])
-		audit_add(&r, "MSGGUARD_UNIT", "%s", svc->unit);
-	audit_add(&r, "MSGGUARD_CALLER_PID", "%d", svc->pid);
-	audit_add(&r, "MSGGUARD_CALLER_UID", "%u", svc->uid);
-	audit_add(&r, "MSGGUARD_CALLER_COMM", "%s", svc->comm);
-	audit_add(&r, "MSGGUARD_CALLS", "%llu", (unsigned long long)svc->calls);
-	audit_add(&r, "MSGGUARD_DENIALS", "%llu", (unsigned long long)svc->denials);
-	if (audit_emit(s->audit, &r) < 0)
-		log_warning("audit: cannot record an unregistration");
+	notify_audit_unregister(s, svc->slot, why);
 	server_unwatch(s, svc->fd);
 	state_unstore_listener(svc->slot);
 	state_slot_release(s->state, svc->slot);

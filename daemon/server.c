@@ -330,6 +330,12 @@ static bool slot_restored(uint64_t serial, void *u)
 	return false;
 }
 
+/* Its listener did not come back: every process using the filter exited meanwhile. */
+static void slot_gone(const struct state_slot *slot, void *u)
+{
+	notify_audit_unregister(u, slot, "went away while msgguardd was down");
+}
+
 static int restore_one(struct server *s, struct stored_fd *l)
 {
 	struct state_slot *slot = state_slot_find(s->state, l->serial);
@@ -387,7 +393,7 @@ int server_restore(struct server *s)
 			l->fd = -1;
 		}
 	}
-	state_release_orphans(s->state, slot_restored, s);
+	state_release_orphans(s->state, slot_restored, slot_gone, s);
 	free(inherited.listeners);
 	inherited.listeners = NULL;
 	inherited.n_listeners = 0;

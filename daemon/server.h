@@ -98,6 +98,7 @@ int server_reload(struct server *s, struct policy_errors *errs);
 void notify_recover(struct server *s, struct service *svc);
 void notify_readable(struct server *s, struct service *svc, uint32_t events);
 void notify_unregister(struct server *s, struct service *svc, const char *why);
+void notify_audit_unregister(struct server *s, const struct state_slot *slot, const char *why);
 /* The formatters of decision and summary records, for the audit writer. */
 void notify_audit_formats(struct audit *a);
 /* Write the summaries of folded allows and start a new interval (wait: for room). */

@@ -182,13 +182,15 @@ struct state_slot *state_slot_find(struct state *st, uint64_t serial)
 	return NULL;
 }
 
-void state_release_orphans(struct state *st, bool (*has_fd)(uint64_t serial, void *u), void *u)
+void state_release_orphans(struct state *st, bool (*has_fd)(uint64_t serial, void *u),
+			   void (*gone)(const struct state_slot *slot, void *u), void *u)
 {
 	for (size_t i = 0; i < st->hdr->high; i++) {
 		struct state_slot *s = &st->slots[i];
 
 		if (s->used == STATE_SLOT_MAGIC && !has_fd(s->serial, u)) {
 			log_info("pid %d (%s) went away while msgguardd was down", s->pid, s->comm);
+			gone(s, u);
 			state_slot_release(st, s);
 		}
 	}

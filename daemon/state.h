@@ -41,8 +41,9 @@ struct state_slot *state_slot_new(struct state *st);
 void state_slot_release(struct state *st, struct state_slot *slot);
 /* The used slot with this serial, or NULL. */
 struct state_slot *state_slot_find(struct state *st, uint64_t serial);
-/* Slots that were used but got no listener back: released. */
-void state_release_orphans(struct state *st, bool (*has_fd)(uint64_t serial, void *u), void *u);
+/* Slots that were used but got no listener back: gone(slot, u) is told, then they are released. */
+void state_release_orphans(struct state *st, bool (*has_fd)(uint64_t serial, void *u),
+			   void (*gone)(const struct state_slot *slot, void *u), void *u);
 
 /* Put a listener in systemd's fd store / take it out. No-ops without systemd. */
 int state_store_listener(const struct state_slot *slot, int fd);
