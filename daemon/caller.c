@@ -356,27 +356,32 @@ int caller_queue_lookup(pid_t tid, enum mg_lookup how, int msqid, struct queue_i
 {
 	struct queue_info q = {0};
 	_cleanup_close_ int ns = -1;
+	char path[64];
 	struct stat st;
 
 	if (how == MG_LOOKUP_NONE) {
 		*ret = q;
 		return 0;
 	}
-	ns = caller_open_ipc_ns(tid);
-	if (ns < 0)
-		return ns;
-	if (fstat(ns, &st) < 0)
+	/* Usually the caller shares our namespace: one stat(), nothing to open. */
+	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", tid);
+	if (stat(path, &st) < 0)
 		return negative_errno();
 	if (st.st_dev == self_ns_dev && st.st_ino == self_ns_ino) {
 		stat_queue(how, msqid, &q);
-	} else {
-		if (setns(ns, CLONE_NEWIPC) < 0)
-			return negative_errno();
-		stat_queue(how, msqid, &q);
-		if (setns(self_ns_fd, CLONE_NEWIPC) < 0) {
-			log_error("cannot return to our own IPC namespace: %m; exiting");
-			abort();
-		}
+		*ret = q;
+		return 0;
+	}
+	ns = caller_open_ipc_ns(tid);
+	if (ns < 0)
+		return ns;
+	/* What we open is what we compared: a recycled tid is caught by the caller's ID_VALID. */
+	if (setns(ns, CLONE_NEWIPC) < 0)
+		return negative_errno();
+	stat_queue(how, msqid, &q);
+	if (setns(self_ns_fd, CLONE_NEWIPC) < 0) {
+		log_error("cannot return to our own IPC namespace: %m; exiting");
+		abort();
 	}
 	*ret = q;
 	return 0;
