@@ -7,11 +7,10 @@
  * Threads: the event loop is the only producer, one writer thread the only
  * consumer. The queue is a ring of fixed slots under one mutex; the writer
  * holds no lock while it formats or writes, so a sink that blocks stalls only
- * the writer. Optional records (allows) may gather for up to WRITER_BATCH_MS
- * so a busy loop pays no wake-up per decision; any other record (a denial, a
- * registration, a summary) wakes the writer at once, so a daemon killed
- * with SIGKILL loses at most the allows of one batch and the records of the
- * last few microseconds (the queue lives in memory).
+ * the writer. Records gather for up to WRITER_BATCH_MS (or until the queue is
+ * a quarter full), so a busy loop pays no wake-up per decision, denials
+ * included: the queue survives the daemon (below), so waiting costs nothing
+ * if it dies.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -571,7 +570,7 @@ int audit_submit(struct audit *a, unsigned kind, const void *event, size_t size,
 	}
 	if (a->len >= a->capacity)
 		wait_room_locked(a);
-	enqueue_locked(a, kind, event, size, !(flags & AUDIT_OPTIONAL));
+	enqueue_locked(a, kind, event, size, false);
 	pressure_locked(a);
 	pthread_mutex_unlock(&a->lock);
 	return 0;
