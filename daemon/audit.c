@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,8 @@ struct slot {
 	uint32_t size;
 	union {
 		struct audit_record record;
-		unsigned char event[AUDIT_EVENT_MAX];
+		/* Events are structs with 8-byte members: every slot keeps them aligned. */
+		_Alignas(max_align_t) unsigned char event[AUDIT_EVENT_MAX];
 	} u;
 };
 
