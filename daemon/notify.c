@@ -473,6 +473,18 @@ static void audit_message(struct audit_record *r, const struct decision_event *e
 		  o->reason ? o->reason : "rule ", o->reason ? "" : ev->rule, ev->profile);
 }
 
+/*
+ * `journalctl -u UNIT` shows root's records with OBJECT_SYSTEMD_UNIT=UNIT.
+ * journald derives it from OBJECT_PID when the caller was read; otherwise
+ * (an allow that read nothing, a summary) msgguardd says it from the
+ * registration, which it learned through SO_PEERCRED.
+ */
+static void object_unit(struct audit_record *r, bool has_object_pid, const char *unit)
+{
+	if (!has_object_pid && unit[0])
+		audit_add(r, "OBJECT_SYSTEMD_UNIT", "%s", unit);
+}
+
 /* Runs on the audit writer thread: reads only the event. */
 static void format_decision(const void *event, struct audit_record *r)
 {
@@ -495,6 +507,7 @@ static void format_decision(const void *event, struct audit_record *r)
 	/* journald may not resolve OBJECT_PID of a caller that already exited. */
 	if (ev->unit[0])
 		audit_add(r, "MSGGUARD_UNIT", "%s", ev->unit);
+	object_unit(r, o->identity, ev->unit);
 	audit_add(r, "MSGGUARD_SERVICE_PID", "%d", ev->service_pid);
 	if (o->classify_error < 0)
 		audit_add(r, "MSGGUARD_SYSCALL_NR", "%d", ev->nr);
@@ -559,6 +572,7 @@ static void format_summary(const void *event, struct audit_record *r)
 	audit_add(r, "MSGGUARD_RULE", "%s", ev->rule);
 	if (ev->unit[0])
 		audit_add(r, "MSGGUARD_UNIT", "%s", ev->unit);
+	object_unit(r, false, ev->unit);
 	audit_add(r, "MSGGUARD_SERVICE_PID", "%d", ev->service_pid);
 	audit_call_fields(r, &ev->call, cmd);
 	if (ev->has_euid)
