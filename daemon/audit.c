@@ -430,10 +430,8 @@ void audit_set_format(struct audit *a, unsigned kind, audit_format_fn format)
 		a->formats[kind] = format;
 }
 
-int audit_start(struct audit *a, unsigned capacity, int stored_fd, void (*stalled)(void *),
-		void *userdata)
+int audit_queue_open(struct audit *a, unsigned capacity, int stored_fd)
 {
-	pthread_condattr_t attr;
 	int r;
 
 	if (stored_fd >= 0 && ring_adopt(a, stored_fd) == 0) {
@@ -455,6 +453,17 @@ int audit_start(struct audit *a, unsigned capacity, int stored_fd, void (*stalle
 			return r;
 	}
 	a->ring = (struct slot *)(a->hdr + 1);
+	a->stats.capacity = a->capacity;
+	return 0;
+}
+
+int audit_start(struct audit *a, void (*stalled)(void *), void *userdata)
+{
+	pthread_condattr_t attr;
+	int r;
+
+	if (!a->ring)
+		return -EINVAL;
 	/* The writer's timed waits measure elapsed time, not the wall clock. */
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -463,7 +472,6 @@ int audit_start(struct audit *a, unsigned capacity, int stored_fd, void (*stalle
 	pthread_cond_destroy(&a->not_full);
 	pthread_cond_init(&a->not_full, &attr);
 	pthread_condattr_destroy(&attr);
-	a->stats.capacity = a->capacity;
 	a->stalled = stalled;
 	a->stalled_data = userdata;
 	r = -pthread_create(&a->writer, NULL, writer_main, a);
@@ -563,8 +571,12 @@ int audit_submit(struct audit *a, unsigned kind, const void *event, size_t size,
 {
 	if (kind >= _AUDIT_KIND_MAX || (kind != AUDIT_KIND_RECORD && size > AUDIT_EVENT_MAX))
 		return -EINVAL;
-	if (!a->started)
-		return write_now(a, kind, event); /* before the loop runs: startup records */
+	/*
+	 * Before the writer runs: queued if the queue exists and has room (a stuck
+	 * sink must not keep the daemon from starting), written at once otherwise.
+	 */
+	if (!a->started && (!a->ring || a->len >= a->capacity))
+		return write_now(a, kind, event);
 	pthread_mutex_lock(&a->lock);
 	if ((flags & AUDIT_OPTIONAL) && a->len >= a->capacity * 3 / 4) {
 		pthread_mutex_unlock(&a->lock);

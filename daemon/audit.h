@@ -36,15 +36,18 @@ struct audit;
 /* spec: "journal", "stderr" or "jsonl:/absolute/path". Returns 0 or -errno. */
 int audit_open(const char *spec, struct audit **ret);
 /*
- * Start the writer thread with a queue of capacity records, in a memfd put in
- * systemd's fd store as "audit" (stored_fd: the previous daemon's, taken
- * over, whose unwritten records are written first; -1 for none). Until then,
- * records are written synchronously. stalled(userdata) runs on the calling
- * thread every half second while a record waits for room (the loop uses it
- * to keep the watchdog fed: it is alive, only held back).
+ * The queue: capacity records in a memfd put in systemd's fd store as "audit"
+ * (stored_fd: the previous daemon's, taken over, whose unwritten records are
+ * written first; -1 for none). Records submitted before audit_start() wait in
+ * it; without a queue they are written at once.
  */
-int audit_start(struct audit *a, unsigned capacity, int stored_fd, void (*stalled)(void *),
-		void *userdata);
+int audit_queue_open(struct audit *a, unsigned capacity, int stored_fd);
+/*
+ * Start the writer thread. stalled(userdata) runs on the calling thread every
+ * half second while a record waits for room (the loop uses it to keep the
+ * watchdog fed: it is alive, only held back).
+ */
+int audit_start(struct audit *a, void (*stalled)(void *), void *userdata);
 /* Write everything queued (giving up on a dead sink after a few seconds), stop, free. */
 void audit_close(struct audit *a);
 /* Validate a spec without opening anything: 0 or -EINVAL. */

@@ -42,7 +42,13 @@ struct fold_entry {
 
 struct fold;
 
-int fold_new(size_t slots, struct fold **ret);
+/*
+ * A table of at least slots entries, in a memfd put in systemd's fd store as
+ * "fold" (stored_fd: the previous daemon's, taken over; -1 for none).
+ */
+int fold_new(size_t slots, int stored_fd, struct fold **ret);
+/* True once if the entries came from the previous daemon (their summaries are due). */
+bool fold_restored(struct fold *f);
 void fold_free(struct fold *f);
 /* The key's entry (new ones zeroed), or NULL when the table is full. */
 struct fold_entry *fold_get(struct fold *f, const struct fold_key *key);

@@ -187,6 +187,17 @@ static int setup(struct server *s, const struct options *o)
 	r = server_init(s, sock, control);
 	if (r < 0)
 		return r;
+	/* Before the restore: its records (services gone meanwhile) are queued, not written. */
+	r = fold_new(FOLD_SLOTS, server_take_stored_fold(s), &s->fold);
+	if (r < 0)
+		return log_error_errno(r, "cannot allocate the audit fold table: %m");
+	r = audit_queue_open(s->audit,
+			     s->policy->daemon.audit_queue > 0
+				 ? (unsigned)s->policy->daemon.audit_queue
+				 : AUDIT_QUEUE_DEFAULT,
+			     server_take_stored_audit(s));
+	if (r < 0)
+		return log_error_errno(r, "cannot create the audit queue: %m");
 	r = server_restore(s);
 	if (r < 0)
 		return r;
@@ -195,16 +206,11 @@ static int setup(struct server *s, const struct options *o)
 	if (r < 0)
 		return r;
 	/* After the drop: the writer thread inherits this thread's reduced credentials. */
-	r = fold_new(FOLD_SLOTS, &s->fold);
-	if (r < 0)
-		return log_error_errno(r, "cannot allocate the audit fold table: %m");
-	r = audit_start(s->audit,
-			s->policy->daemon.audit_queue > 0 ? (unsigned)s->policy->daemon.audit_queue
-							  : AUDIT_QUEUE_DEFAULT,
-			server_take_stored_audit(s), server_audit_stalled, s);
+	r = audit_start(s->audit, server_audit_stalled, s);
 	if (r < 0)
 		return log_error_errno(r, "cannot start the audit writer: %m");
 	audit_policy_loaded(s);
+	notify_fold_flush(s, true); /* counts the previous daemon left unsummarized */
 	server_recover_inflight(s);
 	return 0;
 }

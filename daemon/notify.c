@@ -547,6 +547,7 @@ struct summary_event {
 	uint32_t euid;
 	int32_t queue_key;
 	uint64_t count, interval_s;
+	bool replayed; /* counted by the previous daemon */
 };
 _Static_assert(sizeof(struct summary_event) <= AUDIT_EVENT_MAX, "summary event too large");
 
@@ -579,6 +580,8 @@ static void format_summary(const void *event, struct audit_record *r)
 		audit_add(r, "MSGGUARD_CALLER_UID", "%u", ev->euid);
 	if (ev->has_queue)
 		audit_add(r, "MSGGUARD_QUEUE_KEY", "0x%08x", (uint32_t)ev->queue_key);
+	if (ev->replayed)
+		audit_add(r, "MSGGUARD_REPLAYED", "yes");
 }
 
 static void fold_key_of(struct fold_key *k, const struct server *s, const struct service *svc,
@@ -657,9 +660,11 @@ static void summary_fill(struct summary_event *ev, const struct server *s,
 void notify_fold_flush(struct server *s, bool wait)
 {
 	struct summary_event ev;
+	bool replayed;
 
 	if (!s->fold)
 		return;
+	replayed = fold_restored(s->fold);
 	for (size_t i = 0; i < fold_count(s->fold); i++) {
 		struct fold_entry *e = fold_nth(s->fold, i);
 		int r;
@@ -667,6 +672,7 @@ void notify_fold_flush(struct server *s, bool wait)
 		if (!e->folded)
 			continue;
 		summary_fill(&ev, s, e);
+		ev.replayed = replayed;
 		r = audit_submit(s->audit, AUDIT_KIND_SUMMARY, &ev, sizeof(ev),
 				 wait ? 0 : AUDIT_OPTIONAL);
 		if (r == 0)

@@ -160,6 +160,7 @@ struct inherited {
 	struct stored_fd *listeners;
 	size_t n_listeners;
 	int audit_fd; /* the previous daemon's audit queue */
+	int fold_fd;  /* and its fold table */
 };
 
 static int take_listening_socket(int fd, const char *what)
@@ -189,6 +190,8 @@ static int classify_inherited(int fd, const char *name, struct inherited *in)
 		return in->state_fd = fd;
 	if (strcmp(name, "audit") == 0)
 		return in->audit_fd = fd;
+	if (strcmp(name, "fold") == 0)
+		return in->fold_fd = fd;
 	if (state_parse_fdname(name, &serial) == 0) {
 		struct stored_fd *l = reallocarray(in->listeners, in->n_listeners + 1, sizeof(*l));
 
@@ -219,7 +222,16 @@ static int fds_from_systemd(struct inherited *in)
 	free(names);
 	return n < 0 ? n : r;
 }
-static struct inherited inherited = {-1, -1, -1, NULL, 0, -1};
+static struct inherited inherited = {-1, -1, -1, NULL, 0, -1, -1};
+
+int server_take_stored_fold(struct server *s)
+{
+	int fd = inherited.fold_fd;
+
+	(void)s;
+	inherited.fold_fd = -1;
+	return fd;
+}
 
 int server_take_stored_audit(struct server *s)
 {

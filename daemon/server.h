@@ -112,5 +112,6 @@ void notify_ipcset_drop_all(struct server *s);
 uint64_t now_ms(void);
 /* The audit queue systemd kept for us (-1: none); ours to close after this. */
 int server_take_stored_audit(struct server *s);
+int server_take_stored_fold(struct server *s);
 /* audit_start()'s stalled callback. */
 void server_audit_stalled(void *userdata);
