@@ -336,3 +336,20 @@ lv_private_ipc_mountns() {
 
 # proc_state PID: the state letter of a process (R, S, D, T...), empty when it is gone.
 proc_state() { sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null; }
+
+# audit_settle [CONTROL_SOCKET]: wait until msgguardd's audit queue is empty (every record
+# queued so far is written), so "before" counts of records are not short of records still
+# on their way. Records are written by the daemon's audit thread, in batches.
+audit_settle() {
+	_as_sock=${1:-$MG_TMP/control.sock}
+	_as_i=0
+	while [ $_as_i -lt 200 ]; do
+		_as_d=$("$MG_BUILDDIR/msgguardctl" status --control "$_as_sock" 2>/dev/null |
+			sed -n 's/^audit: .* depth=\([0-9]*\) .*/\1/p')
+		[ "$_as_d" = 0 ] && return 0
+		_as_i=$((_as_i + 1))
+		sleep 0.05
+	done
+	diag "audit_settle: the audit queue did not drain (depth ${_as_d:-unknown})"
+	return 1
+}
