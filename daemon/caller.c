@@ -215,11 +215,18 @@ struct mg_pidfd_info {
 #define MG_PIDFD_THREAD	    O_EXCL /* Linux 6.9 */
 #define PIDFD_CACHE_SLOTS   64
 
-/* Event loop only. */
-static struct {
+/*
+ * A cached thread (event loop only): its pidfd, which says whether it still
+ * lives, and its /proc/TID directory and comm file, opened with it. A /proc
+ * directory and the files under it stay bound to the task they were opened
+ * for: once it is gone they fail, they never show whoever gets the tid next.
+ * So the cache holds handles, never answers; everything is read fresh.
+ */
+struct task_slot {
 	pid_t tid;
-	int fd;
-} pidfd_cache[PIDFD_CACHE_SLOTS];
+	int pidfd, dir, comm; /* 0: not open */
+};
+static struct task_slot task_cache[PIDFD_CACHE_SLOTS];
 static bool pidfd_unsupported;
 
 /* 0 and *info when the task behind fd is alive and is tid; -ESRCH when gone. */
@@ -233,80 +240,133 @@ static int pidfd_info(int fd, pid_t tid, struct mg_pidfd_info *info)
 	return 0;
 }
 
-static int pidfd_open_thread(pid_t tid)
+static void slot_close(struct task_slot *t)
 {
-	int fd = (int)syscall(SYS_pidfd_open, tid, MG_PIDFD_THREAD);
-
-	return fd < 0 ? negative_errno() : fd;
+	if (t->pidfd > 0)
+		close(t->pidfd);
+	if (t->dir > 0)
+		close(t->dir);
+	if (t->comm > 0)
+		close(t->comm);
+	*t = (struct task_slot){0};
 }
 
-/* The cached pidfd of tid, opened if needed, and its info. */
-static int cached_pidfd(pid_t tid, struct mg_pidfd_info *info)
+/*
+ * Open tid's handles into t. The pidfd comes first and is asked last: if
+ * that task is still alive after /proc/TID was opened, the tid was its own
+ * all along, so the directory is the same task's.
+ */
+static int slot_open(struct task_slot *t, pid_t tid, struct mg_pidfd_info *info)
 {
-	unsigned i = (unsigned)tid % PIDFD_CACHE_SLOTS;
-	int r;
+	char path[32];
+	int fd;
 
-	if (pidfd_cache[i].tid == tid && pidfd_cache[i].fd > 0) {
-		if (pidfd_info(pidfd_cache[i].fd, tid, info) == 0)
-			return pidfd_cache[i].fd;
+	fd = (int)syscall(SYS_pidfd_open, tid, MG_PIDFD_THREAD);
+	if (fd < 0)
+		return negative_errno();
+	*t = (struct task_slot){.tid = tid, .pidfd = fd};
+	snprintf(path, sizeof(path), "/proc/%d", tid);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		t->dir = fd;
+		fd = openat(t->dir, "comm", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		t->comm = fd < 0 ? 0 : fd;
 	}
-	if (pidfd_cache[i].fd > 0)
-		close(pidfd_cache[i].fd);
-	pidfd_cache[i].tid = 0;
-	pidfd_cache[i].fd = 0;
-	r = pidfd_open_thread(tid);
-	if (r < 0)
-		return r;
-	pidfd_cache[i].fd = r;
-	pidfd_cache[i].tid = tid;
-	r = pidfd_info(pidfd_cache[i].fd, tid, info);
-	return r < 0 ? r : pidfd_cache[i].fd;
+	return pidfd_info(t->pidfd, tid, info);
+}
+
+/* The cached slot of tid, opened if needed, with its info; NULL and *err otherwise. */
+static struct task_slot *cached_task(pid_t tid, struct mg_pidfd_info *info, int *err)
+{
+	struct task_slot *t = &task_cache[(unsigned)tid % PIDFD_CACHE_SLOTS];
+
+	if (t->tid == tid && t->pidfd > 0 && pidfd_info(t->pidfd, tid, info) == 0)
+		return t;
+	slot_close(t);
+	*err = slot_open(t, tid, info);
+	if (*err < 0) {
+		slot_close(t);
+		return NULL;
+	}
+	return t;
+}
+
+/*
+ * The slot of tid if one is open, without asking the pidfd: good for reads
+ * through its dir, which fail once the task is gone (see above).
+ */
+static struct task_slot *peek_task(pid_t tid)
+{
+	struct task_slot *t = &task_cache[(unsigned)tid % PIDFD_CACHE_SLOTS];
+
+	return t->tid == tid && t->dir > 0 ? t : NULL;
 }
 
 /* pid, euid, egid of tid through its cached pidfd; -EOPNOTSUPP without kernel support. */
 static int read_pidfd_creds(pid_t tid, struct caller *c)
 {
 	struct mg_pidfd_info info;
-	int fd;
+	int r = 0;
 
 	if (pidfd_unsupported)
 		return -EOPNOTSUPP;
-	fd = cached_pidfd(tid, &info);
-	if (fd == -EINVAL || fd == -ENOTTY || fd == -ENOSYS) {
-		/* No PIDFD_THREAD or no PIDFD_GET_INFO: /proc/TID/status from now on. */
-		pidfd_unsupported = true;
-		return -EOPNOTSUPP;
+	if (!cached_task(tid, &info, &r)) {
+		if (r == -EINVAL || r == -ENOTTY || r == -ENOSYS) {
+			/* No PIDFD_THREAD or no PIDFD_GET_INFO: /proc/TID/status from now on. */
+			pidfd_unsupported = true;
+			return -EOPNOTSUPP;
+		}
+		return r;
 	}
-	if (fd < 0)
-		return fd;
 	c->pid = (pid_t)info.tgid;
 	c->euid = info.euid;
 	c->egid = info.egid;
 	return c->pid > 0 ? 0 : -EBADMSG;
 }
 
+/* comm (unless the status fallback filled it) and exe of tid, through its slot when open. */
+static void read_names(pid_t tid, struct caller *c, bool want_comm)
+{
+	struct task_slot *t = peek_task(tid);
+	char path[64];
+	ssize_t n;
+
+	if (want_comm) {
+		if (t && t->comm > 0) {
+			n = pread(t->comm, c->comm, sizeof(c->comm) - 1, 0);
+			c->comm[n > 0 ? n : 0] = '\0';
+		} else {
+			snprintf(path, sizeof(path), "/proc/%d/comm", tid);
+			if (read_file(path, c->comm, sizeof(c->comm)) < 0)
+				c->comm[0] = '\0';
+		}
+		c->comm[strcspn(c->comm, "\n")] = '\0';
+	}
+	if (t) {
+		n = readlinkat(t->dir, "exe", c->exe, sizeof(c->exe) - 1);
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/exe", tid);
+		n = readlink(path, c->exe, sizeof(c->exe) - 1);
+	}
+	c->exe[n > 0 ? n : 0] = '\0';
+}
+
 int caller_read(pid_t tid, struct caller *ret)
 {
 	struct caller c = {.tid = tid};
-	char path[64];
-	ssize_t n;
+	bool from_status = false;
 	int r;
 
 	if (tid <= 0)
 		return -ESRCH; /* not visible in our pid namespace */
 	r = read_pidfd_creds(tid, &c);
-	if (r == -EOPNOTSUPP)
+	if (r == -EOPNOTSUPP) {
 		r = read_status(tid, &c); /* also fills comm, from Name: */
-	else if (r == 0) {
-		snprintf(path, sizeof(path), "/proc/%d/comm", tid);
-		if (read_file(path, c.comm, sizeof(c.comm)) == 0)
-			c.comm[strcspn(c.comm, "\n")] = '\0';
+		from_status = true;
 	}
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "/proc/%d/exe", tid);
-	n = readlink(path, c.exe, sizeof(c.exe) - 1);
-	c.exe[n > 0 ? n : 0] = '\0';
+	read_names(tid, &c, !from_status);
 	*ret = c;
 	return 0;
 }
@@ -347,6 +407,21 @@ static void stat_queue(enum mg_lookup how, int msqid, struct queue_info *q)
 }
 
 /*
+ * stat() of tid's ns/ipc: through its open slot (a short walk), else, or if
+ * that task is gone (its tid may now be another's), through /proc/TID.
+ */
+static int ipc_ns_stat(pid_t tid, struct stat *st)
+{
+	struct task_slot *t = peek_task(tid);
+	char path[64];
+
+	if (t && fstatat(t->dir, "ns/ipc", st, 0) == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", tid);
+	return stat(path, st);
+}
+
+/*
  * setns() moves this thread (the event loop) into the caller's IPC namespace
  * for one msgctl, and straight back. Failing to get
  * back would leave every later decision looking at the wrong queues, so
@@ -356,7 +431,6 @@ int caller_queue_lookup(pid_t tid, enum mg_lookup how, int msqid, struct queue_i
 {
 	struct queue_info q = {0};
 	_cleanup_close_ int ns = -1;
-	char path[64];
 	struct stat st;
 
 	if (how == MG_LOOKUP_NONE) {
@@ -364,8 +438,7 @@ int caller_queue_lookup(pid_t tid, enum mg_lookup how, int msqid, struct queue_i
 		return 0;
 	}
 	/* Usually the caller shares our namespace: one stat(), nothing to open. */
-	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", tid);
-	if (stat(path, &st) < 0)
+	if (ipc_ns_stat(tid, &st) < 0)
 		return negative_errno();
 	if (st.st_dev == self_ns_dev && st.st_ino == self_ns_ino) {
 		stat_queue(how, msqid, &q);

@@ -56,10 +56,11 @@ int caller_ns_init(void);
 /*
  * Fill *ret: pid (tgid), euid and egid through a cached pidfd (PIDFD_GET_INFO,
  * Linux 6.13+: one ioctl instead of formatting /proc/TID/status, which stays
- * the fallback), then /proc/TID/comm and exe. Returns 0 or -errno. A cached
- * pidfd is only believed while its task is alive (a live task's tid is
- * unique), which GET_INFO itself reports; the caller still confirms
- * everything with ID_VALID afterwards. Event loop only (the cache).
+ * the fallback), then comm and exe, through /proc/TID handles cached with the
+ * pidfd (one pread, one short readlinkat). A cached pidfd is only believed
+ * while its task is alive (a live task's tid is unique), which GET_INFO itself
+ * reports; the caller still confirms everything with ID_VALID afterwards.
+ * Event loop only (the cache).
  */
 int caller_read(pid_t tid, struct caller *ret);
 

@@ -226,7 +226,7 @@ lv_state() {
 # lv_no_decision) after every guarded call.
 _lv_ndec=0
 _lv_decisions() { audit_count '.MSGGUARD_EVENT == "decision"'; }
-lv_audit_sync() { sleep 0.1; _lv_ndec=$(_lv_decisions); }
+lv_audit_sync() { audit_settle; _lv_ndec=$(_lv_decisions); }
 
 # lv_decision DESC JQ-CONDITION...: exactly one new decision record per condition (one per
 # guarded call made since the last check), matching the conditions in order.
@@ -239,7 +239,7 @@ lv_decision() {
 		_i=$((_i + 1))
 		sleep 0.025
 	done
-	sleep 0.05
+	audit_settle # so that an extra record (two for one call) is seen too
 	_n=$(_lv_decisions)
 	_recs=$(jq -c 'select(.MSGGUARD_EVENT == "decision")' "$MG_AUDIT" 2>/dev/null | tail -n $#)
 	_lv_ndec=$_n
@@ -264,7 +264,7 @@ lv_decision() {
 
 # lv_no_decision DESC: the call was settled without the daemon (filter): no record.
 lv_no_decision() {
-	sleep 0.3
+	audit_settle # else a record still queued would make "no record" pass
 	_n=$(_lv_decisions)
 	is "audit: $1 (no record)" "$_n" "$_lv_ndec"
 	_lv_ndec=$_n
@@ -339,13 +339,19 @@ proc_state() { sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/d
 
 # audit_settle [CONTROL_SOCKET]: wait until msgguardd's audit queue is empty (every record
 # queued so far is written), so "before" counts of records are not short of records still
-# on their way. Records are written by the daemon's audit thread, in batches.
+# on their way. Records are written by the daemon's audit thread, in batches. Also right
+# after a call: its record is queued by the event loop right after the answer, and the
+# control socket is served by that same loop, so a status that follows sees it queued.
+# Returns 1 (with a diagnostic) when no daemon answers or the queue does not drain in 10 s.
 audit_settle() {
 	_as_sock=${1:-$MG_TMP/control.sock}
 	_as_i=0
 	while [ $_as_i -lt 200 ]; do
-		_as_d=$("$MG_BUILDDIR/msgguardctl" status --control "$_as_sock" 2>/dev/null |
-			sed -n 's/^audit: .* depth=\([0-9]*\) .*/\1/p')
+		if ! _as_st=$("$MG_BUILDDIR/msgguardctl" status --control "$_as_sock" 2>&1); then
+			diag "audit_settle: no daemon answers on $_as_sock: $_as_st"
+			return 1
+		fi
+		_as_d=$(printf '%s\n' "$_as_st" | sed -n 's/^audit: .* depth=\([0-9]*\) .*/\1/p')
 		[ "$_as_d" = 0 ] && return 0
 		_as_i=$((_as_i + 1))
 		sleep 0.05
