@@ -510,10 +510,8 @@ static int loop_timeout(const struct server *s, uint64_t now)
 }
 
 /* After servicing events: a wedged loop never gets here, so the watchdog trips. */
-static void loop_housekeeping(struct server *s)
+static void loop_housekeeping(struct server *s, uint64_t now)
 {
-	uint64_t now = now_ms();
-
 	if (s->watchdog_usec && now - s->last_watchdog_ms >= s->watchdog_usec / 2000) {
 		sd_notify(0, "WATCHDOG=1");
 		s->last_watchdog_ms = now;
@@ -541,21 +539,26 @@ int server_run(struct server *s)
 {
 	struct epoll_event events[64];
 
+	/* One clock reading per turn, after the events: the expiries, the housekeeping (which
+	 * never waits) and the next timeout all use it. */
+	uint64_t now = now_ms();
+
 	while (!s->quit) {
-		int timeout = loop_timeout(s, now_ms());
-		int n = epoll_wait(s->epoll_fd, events, (int)ELEMENTSOF(events), timeout);
+		int n =
+		    epoll_wait(s->epoll_fd, events, (int)ELEMENTSOF(events), loop_timeout(s, now));
 
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return log_error_errno(negative_errno(), "epoll_wait: %m");
+			if (errno != EINTR)
+				return log_error_errno(negative_errno(), "epoll_wait: %m");
+			n = 0;
 		}
 		for (int i = 0; i < n; i++)
 			dispatch(s, &events[i]);
-		handshake_expire(s, now_ms());
-		control_expire(s, now_ms());
-		notify_ipcset_expire(s, now_ms());
-		loop_housekeeping(s);
+		now = now_ms();
+		handshake_expire(s, now);
+		control_expire(s, now);
+		notify_ipcset_expire(s, now);
+		loop_housekeeping(s, now);
 	}
 	return 0;
 }
