@@ -81,9 +81,17 @@ static void status_services(const struct server *s, int fd)
 	for (size_t i = 0; i < s->registry.n; i++) {
 		const struct service *v = s->registry.services[i];
 
-		sendf(fd, "service: pid=%d uid=%u unit=%s profile=%s calls=%llu denials=%llu",
+		uint32_t ka = v->slot->kernel_allow;
+		char kernel[160] = "unknown"; /* registered with a daemon that did not record it */
+
+		if (ka & STATE_KERNEL_ALLOW_KNOWN)
+			mg_cmd_mask_names(ka & ~STATE_KERNEL_ALLOW_KNOWN, ',', kernel,
+					  sizeof(kernel));
+		sendf(fd,
+		      "service: pid=%d uid=%u unit=%s profile=%s calls=%llu denials=%llu "
+		      "kernel_allow=%s",
 		      v->pid, v->uid, v->unit[0] ? v->unit : "-", v->profile,
-		      (unsigned long long)v->calls, (unsigned long long)v->denials);
+		      (unsigned long long)v->calls, (unsigned long long)v->denials, kernel);
 		for (size_t j = 0; j < v->n_rule_denials; j++)
 			sendf(fd, "denials: pid=%d profile=%s rule=%s count=%llu", v->pid,
 			      v->rule_denials[j].profile, v->rule_denials[j].rule,

@@ -48,30 +48,6 @@ struct reg_conn {
 	uint32_t kernel_allow;		   /* its kernel_allow, as answered */
 };
 
-/* "IPC_STAT MSG_STAT" ... or "none": a kernel_allow mask for logs and the audit. */
-static const char *mask_names(uint32_t mask, char *buf, size_t size)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (int cmd = 0; cmd < 32; cmd++) {
-		const char *name = mg_cmd_name(cmd);
-		char unknown[16];
-
-		if (!(mask & (1u << cmd)))
-			continue;
-		if (!name) {
-			snprintf(unknown, sizeof(unknown), "UNKNOWN(%d)", cmd);
-			name = unknown;
-		}
-		used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%s%s",
-					 used ? " " : "", name);
-	}
-	if (!buf[0])
-		snprintf(buf, size, "none");
-	return buf;
-}
-
 static void pending_free(struct server *s, struct pending *p)
 {
 	for (size_t i = 0; i < PENDING_MAX; i++)
@@ -294,7 +270,7 @@ static void audit_registered(struct server *s, const struct service *svc, uint32
 	struct audit_record rec;
 	char names[160];
 
-	mask_names(kernel_allow, names, sizeof(names));
+	mg_cmd_mask_names(kernel_allow, ' ', names, sizeof(names));
 	audit_record_init(&rec);
 	audit_add(&rec, "MESSAGE", "registered pid %d (%s) uid %u%s%s with profile %s%s%s",
 		  svc->pid, svc->comm, svc->uid, svc->unit[0] ? " of " : "", svc->unit,
@@ -425,8 +401,8 @@ static const struct policy_profile *check_registration(const struct server *s,
 	if (req->kernel_allow != c->kernel_allow) {
 		snprintf(why, why_size,
 			 "the filter allows %s in the kernel, profile '%s' has kernel_allow %s",
-			 mask_names(req->kernel_allow, have, sizeof(have)), c->profile,
-			 mask_names(c->kernel_allow, want, sizeof(want)));
+			 mg_cmd_mask_names(req->kernel_allow, ' ', have, sizeof(have)), c->profile,
+			 mg_cmd_mask_names(c->kernel_allow, ' ', want, sizeof(want)));
 		return NULL;
 	}
 	*ret_error = -ESTALE;
@@ -444,8 +420,8 @@ static const struct policy_profile *check_registration(const struct server *s,
 		    why, why_size,
 		    "a policy reload during the registration changed kernel_allow of profile '%s' "
 		    "from %s to %s; start the service again",
-		    c->profile, mask_names(c->kernel_allow, have, sizeof(have)),
-		    mask_names(profile->kernel_allow, want, sizeof(want)));
+		    c->profile, mg_cmd_mask_names(c->kernel_allow, ' ', have, sizeof(have)),
+		    mg_cmd_mask_names(profile->kernel_allow, ' ', want, sizeof(want)));
 		return NULL;
 	}
 	if (!profile)
@@ -489,6 +465,7 @@ static int enroll(struct server *s, struct reg_conn *c, const struct ucred *cred
 		registry_remove(&s->registry, svc);
 		return refuse(s, conn, MG_REPLY_RESULT, cred, r, "cannot watch the listener"), r;
 	}
+	svc->slot->kernel_allow = c->kernel_allow | STATE_KERNEL_ALLOW_KNOWN;
 	/* After the slot is filled: a restarted daemon must know whose listener this is. */
 	if (state_store_listener(svc->slot, svc->fd) < 0)
 		log_warning("cannot put the listener of pid %d in systemd's fd store: it will not "
@@ -498,7 +475,7 @@ static int enroll(struct server *s, struct reg_conn *c, const struct ucred *cred
 	log_info("registered pid %d (%s) uid %u%s%s with profile %s, kernel_allow %s (fixed "
 		 "until it restarts)",
 		 svc->pid, svc->comm, svc->uid, svc->unit[0] ? " of " : "", svc->unit, svc->profile,
-		 mask_names(c->kernel_allow, why, sizeof(why)));
+		 mg_cmd_mask_names(c->kernel_allow, ' ', why, sizeof(why)));
 	reply(conn, MG_REPLY_RESULT, 0, svc->profile, c->kernel_allow, "registered");
 	audit_registered(s, svc, c->kernel_allow);
 	return 0;

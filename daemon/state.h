@@ -23,9 +23,15 @@ struct state_slot {
 	char unit[256];
 	char profile[64];
 	char comm[64];
+	/* The kernel_allow its filter was built with, | STATE_KERNEL_ALLOW_KNOWN; 0 in a slot of
+	 * a daemon older than this field (it fills what was padding: the layout is unchanged). */
+	uint32_t kernel_allow;
 	uint64_t calls, denials;
 	unsigned char notif[STATE_NOTIF_MAX];
 };
+
+_Static_assert(sizeof(struct state_slot) == 560, "state slots keep their layout across versions");
+#define STATE_KERNEL_ALLOW_KNOWN (1u << 31)
 
 struct state;
 

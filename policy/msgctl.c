@@ -15,6 +15,7 @@
  * Every int argument is truncated from the 64-bit register: (int)(u32)reg.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "msgctl.h"
@@ -170,6 +171,29 @@ const char *mg_cmd_name(int cmd)
 	if (cmd < 0 || cmd >= MG_CMD_MAX)
 		return NULL;
 	return cmd_names[cmd];
+}
+
+const char *mg_cmd_mask_names(uint32_t mask, char sep, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int cmd = 0; cmd < 32; cmd++) {
+		const char *name = mg_cmd_name(cmd);
+		char unknown[16];
+
+		if (!(mask & (1u << cmd)))
+			continue;
+		if (!name) {
+			snprintf(unknown, sizeof(unknown), "UNKNOWN(%d)", cmd);
+			name = unknown;
+		}
+		used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%.*s%s",
+					 used ? 1 : 0, &sep, name);
+	}
+	if (!buf[0])
+		snprintf(buf, size, "none");
+	return buf;
 }
 
 int mg_cmd_from_name(const char *name)

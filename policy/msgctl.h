@@ -87,6 +87,8 @@ int mg_call_classify(uint32_t audit_arch, int nr, const uint64_t args[6], struct
 
 /* "IPC_RMID" ... or NULL for a value that is not a command. */
 const char *mg_cmd_name(int cmd);
+/* The commands of a command bit mask, separated by sep ("IPC_STAT MSG_STAT"), or "none". */
+const char *mg_cmd_mask_names(uint32_t mask, char sep, char *buf, size_t size);
 /* Command value for a name (case-sensitive), or -EINVAL. */
 int mg_cmd_from_name(const char *name);
 /* "x86_64", "i386", "x32". */
