@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* msgctl command values (include/uapi/linux/ipc.h, msg.h). */
