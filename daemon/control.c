@@ -24,8 +24,10 @@
 static void conn_free(struct server *s, struct pending *p)
 {
 	for (size_t i = 0; i < PENDING_MAX; i++)
-		if (s->control_pending[i] == p)
+		if (s->control_pending[i] == p) {
 			s->control_pending[i] = NULL;
+			s->n_control_pending--;
+		}
 	server_unwatch(s, p->fd);
 	close(p->fd);
 	free(p);
@@ -57,6 +59,7 @@ void control_accept(struct server *s)
 			continue;
 		}
 		s->control_pending[slot] = p;
+		s->n_control_pending++;
 	}
 }
 
@@ -169,6 +172,8 @@ void control_readable(struct server *s, struct pending *p)
 
 void control_expire(struct server *s, uint64_t now)
 {
+	if (!s->n_control_pending)
+		return; /* every turn of the loop: nothing to scan */
 	for (size_t i = 0; i < PENDING_MAX; i++)
 		if (s->control_pending[i] && s->control_pending[i]->deadline_ms <= now)
 			conn_free(s, s->control_pending[i]);
@@ -178,6 +183,8 @@ int control_next_deadline(const struct server *s, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
 
+	if (!s->n_control_pending)
+		return -1;
 	for (size_t i = 0; i < PENDING_MAX; i++)
 		if (s->control_pending[i] && s->control_pending[i]->deadline_ms < next)
 			next = s->control_pending[i]->deadline_ms;

@@ -51,8 +51,10 @@ struct reg_conn {
 static void pending_free(struct server *s, struct pending *p)
 {
 	for (size_t i = 0; i < PENDING_MAX; i++)
-		if (s->pending[i] == p)
+		if (s->pending[i] == p) {
 			s->pending[i] = NULL;
+			s->n_pending--;
+		}
 	server_unwatch(s, p->fd);
 	close(p->fd);
 	free(p);
@@ -109,6 +111,7 @@ static void accept_one(struct server *s, int fd)
 	p->uid = cred.uid;
 	p->deadline_ms = now_ms() + HANDSHAKE_TIMEOUT_MS;
 	s->pending[slot] = p;
+	s->n_pending++;
 }
 
 void handshake_accept(struct server *s)
@@ -551,6 +554,8 @@ out:
 
 void handshake_expire(struct server *s, uint64_t now)
 {
+	if (!s->n_pending)
+		return; /* every turn of the loop: nothing to scan */
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = s->pending[i];
 
@@ -568,6 +573,8 @@ int handshake_next_deadline(const struct server *s, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
 
+	if (!s->n_pending)
+		return -1;
 	for (size_t i = 0; i < PENDING_MAX; i++)
 		if (s->pending[i] && s->pending[i]->deadline_ms < next)
 			next = s->pending[i]->deadline_ms;

@@ -46,11 +46,13 @@ struct server {
 	time_t policy_loaded_at;
 	char *reload_error; /* first error of the last reload, if it failed */
 	struct pending *control_pending[PENDING_MAX];
+	unsigned n_control_pending; /* used entries: the loop skips its scans when 0 */
 	uint64_t watchdog_usec, last_watchdog_ms, last_status_ms;
 	bool status_dirty;
 	struct audit *audit;
 	struct registry registry;
 	struct pending *pending[PENDING_MAX];
+	unsigned n_pending; /* used entries: the loop skips its scans when 0 */
 	unsigned max_listeners, max_listeners_per_uid;
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;
