@@ -78,6 +78,10 @@ struct ring_header {
 struct audit {
 	enum audit_sink sink;
 	int fd; /* stderr or the jsonl file */
+	/* Writer only: bytes of the current jsonl line already written by a write cut short
+	 * (a full disk), and whether a line was left cut when its record was given up. */
+	size_t json_done;
+	bool json_cut;
 
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty, not_full, kick;
@@ -217,12 +221,19 @@ static bool json_string(char *out, size_t size, size_t *pos, const char *s)
 	return true;
 }
 
-/* One JSON object, one line, one write(2): concurrent readers never see half a record. */
-static int emit_json(int fd, const struct audit_record *r)
+/*
+ * One JSON object, one line, one write(2): concurrent readers never see half a
+ * record. A full disk can cut that write short: the first part is then in the
+ * file, so the retries of the same record (write_kept) write only the rest and
+ * the line ends up whole, never a half line followed by the whole one.
+ */
+static int emit_json(struct audit *a, const struct audit_record *r)
 {
 	char line[AUDIT_BUF_SIZE * 2 + 1024];
 	size_t pos = 0;
 
+	if (a->json_cut) /* a record given up halfway: end its line, keep the next one whole */
+		line[pos++] = '\n';
 	line[pos++] = '{';
 	for (size_t i = 0; i < r->n; i++) {
 		if (i > 0)
@@ -235,8 +246,17 @@ static int emit_json(int fd, const struct audit_record *r)
 	}
 	line[pos++] = '}';
 	line[pos++] = '\n';
-	if (write(fd, line, pos) != (ssize_t)pos)
-		return negative_errno();
+	if (a->json_done >= pos)
+		a->json_done = 0;
+	while (a->json_done < pos) {
+		ssize_t n = write(a->fd, line + a->json_done, pos - a->json_done);
+
+		if (n < 0)
+			return negative_errno(); /* write(2) failed: errno is its own */
+		a->json_done += (size_t)n;
+	}
+	a->json_done = 0;
+	a->json_cut = false;
 	return 0;
 }
 
@@ -244,7 +264,7 @@ static int sink_write(struct audit *a, const struct audit_record *r)
 {
 	if (a->sink == AUDIT_JOURNAL)
 		return emit_journal(r);
-	return emit_json(a->fd, r);
+	return emit_json(a, r);
 }
 
 /* Errors a later attempt cannot fix: the record itself is at fault. */
@@ -295,8 +315,13 @@ static int write_kept(struct audit *a, const struct audit_record *r)
 		if (!first_failure)
 			first_failure = mono_ms();
 		if (__atomic_load_n(&a->quit, __ATOMIC_ACQUIRE) &&
-		    mono_ms() - first_failure >= CLOSE_GIVE_UP_MS)
+		    mono_ms() - first_failure >= CLOSE_GIVE_UP_MS) {
+			if (a->json_done) { /* its line stays cut: the next one starts afresh */
+				a->json_done = 0;
+				a->json_cut = true;
+			}
 			return ret;
+		}
 		usleep(RETRY_MS * 1000);
 	}
 }
