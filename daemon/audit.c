@@ -39,7 +39,7 @@
 #define WRITER_BATCH_MS	 50
 #define STALL_SLICE_MS	 500
 #define RETRY_MS	 1000 /* a failing sink is retried this often, the record kept */
-#define CLOSE_GIVE_UP_MS 5000 /* at exit, a sink still failing after this loses the rest */
+#define CLOSE_GIVE_UP_MS 5000 /* at exit, a sink failing this long loses what is left */
 
 enum audit_sink {
 	AUDIT_JOURNAL,
@@ -82,6 +82,7 @@ struct audit {
 	 * (a full disk), and whether a line was left cut when its record was given up. */
 	size_t json_done;
 	bool json_cut;
+	uint64_t give_up_at; /* writer only: at exit, the sink's last chance (0: not yet) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty, not_full, kick;
@@ -114,6 +115,28 @@ int audit_spec_valid(const char *spec)
 	return -EINVAL;
 }
 
+/*
+ * A regular file that does not end in a newline ends in a line cut short: a
+ * previous msgguardd gave up on it (a full disk at exit) or was killed while
+ * completing it (the record is then replayed whole). Our first line must start
+ * on a line of its own. Reads the file through a second, read-only opening of
+ * the same inode (the sink itself is write-only).
+ */
+static bool ends_cut(int fd)
+{
+	_cleanup_close_ int rfd = -1;
+	char path[64], last;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	rfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0 || pread(rfd, &last, 1, st.st_size - 1) != 1)
+		return false;
+	return last != '\n';
+}
+
 int audit_open(const char *spec, struct audit **ret)
 {
 	_cleanup_free_ struct audit *a = calloc(1, sizeof(*a));
@@ -140,6 +163,7 @@ int audit_open(const char *spec, struct audit **ret)
 		    open(spec + 6, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 		if (a->fd < 0)
 			return -errno;
+		a->json_cut = ends_cut(a->fd);
 	}
 	*ret = TAKE_PTR(a);
 	return 0;
@@ -253,6 +277,8 @@ static int emit_json(struct audit *a, const struct audit_record *r)
 
 		if (n < 0)
 			return negative_errno(); /* write(2) failed: errno is its own */
+		if (n == 0)
+			return -EIO; /* retried like a failure, never spun on */
 		a->json_done += (size_t)n;
 	}
 	a->json_done = 0;
@@ -298,29 +324,41 @@ static void deadline_in(struct timespec *ts, unsigned ms)
  * lost. Only at exit does a sink that stays broken cost records, and the log
  * says how many.
  */
+/* A record given up after part of its line was written: the next line starts afresh. */
+static void line_abandoned(struct audit *a)
+{
+	if (a->json_done) {
+		a->json_done = 0;
+		a->json_cut = true;
+	}
+}
+
 static int write_kept(struct audit *a, const struct audit_record *r)
 {
-	uint64_t first_failure = 0;
 	bool warned = false;
 
 	for (;;) {
 		int ret = sink_write(a, r);
 
-		if (ret >= 0 || error_permanent(ret))
+		if (ret >= 0)
 			return ret;
+		if (error_permanent(ret)) {
+			line_abandoned(a);
+			return ret;
+		}
 		if (!warned)
 			log_warning("audit: the sink fails (%s); holding records and retrying",
 				    strerror(-ret));
 		warned = true;
-		if (!first_failure)
-			first_failure = mono_ms();
-		if (__atomic_load_n(&a->quit, __ATOMIC_ACQUIRE) &&
-		    mono_ms() - first_failure >= CLOSE_GIVE_UP_MS) {
-			if (a->json_done) { /* its line stays cut: the next one starts afresh */
-				a->json_done = 0;
-				a->json_cut = true;
+		/* At exit the sink gets CLOSE_GIVE_UP_MS in all, not per record: a dead sink
+		 * must not hold the exit for minutes. */
+		if (__atomic_load_n(&a->quit, __ATOMIC_ACQUIRE)) {
+			if (!a->give_up_at)
+				a->give_up_at = mono_ms() + CLOSE_GIVE_UP_MS;
+			if (mono_ms() >= a->give_up_at) {
+				line_abandoned(a);
+				return ret;
 			}
-			return ret;
 		}
 		usleep(RETRY_MS * 1000);
 	}
@@ -579,17 +617,24 @@ static void wait_room_locked(struct audit *a)
 	a->pending_waited_ms += mono_ms() - start;
 }
 
+/* Before the writer thread runs: one attempt, no retry (a line it cuts stays cut). */
 static int write_now(struct audit *a, unsigned kind, const void *event)
 {
 	struct audit_record rec;
+	int r;
 
-	if (kind == AUDIT_KIND_RECORD)
-		return sink_write(a, event);
-	if (kind >= _AUDIT_KIND_MAX || !a->formats[kind])
+	if (kind == AUDIT_KIND_RECORD) {
+		r = sink_write(a, event);
+	} else if (kind >= _AUDIT_KIND_MAX || !a->formats[kind]) {
 		return -EINVAL;
-	audit_record_init(&rec);
-	a->formats[kind](event, &rec);
-	return sink_write(a, &rec);
+	} else {
+		audit_record_init(&rec);
+		a->formats[kind](event, &rec);
+		r = sink_write(a, &rec);
+	}
+	if (r < 0)
+		line_abandoned(a);
+	return r;
 }
 
 int audit_submit(struct audit *a, unsigned kind, const void *event, size_t size, unsigned flags)

@@ -28,6 +28,8 @@ static int self_ns_fd = -1;
 static dev_t self_ns_dev;
 static ino_t self_ns_ino;
 
+static void pidfd_probe(void);
+
 int caller_ns_init(void)
 {
 	struct stat st;
@@ -39,6 +41,7 @@ int caller_ns_init(void)
 		return negative_errno();
 	self_ns_dev = st.st_dev;
 	self_ns_ino = st.st_ino;
+	pidfd_probe();
 	return 0;
 }
 
@@ -217,9 +220,11 @@ struct mg_pidfd_info {
 
 /*
  * A cached thread (event loop only): its pidfd, which says whether it still
- * lives, and its /proc/TID directory and comm file, opened with it. A /proc
- * directory and the files under it stay bound to the task they were opened
- * for: once it is gone they fail, they never show whoever gets the tid next.
+ * lives, and its /proc/TID directory and comm file, opened with it. All three
+ * are bound to the tid's struct pid, not to its number: once that thread is
+ * gone they fail, they never show a later thread that reuses the number. (An
+ * exec in another thread moves the leader's struct pid to the execing thread,
+ * which is then the one that holds the tid: the handles follow it, rightly.)
  * So the cache holds handles, never answers; everything is read fresh.
  */
 struct task_slot {
@@ -238,6 +243,22 @@ static int pidfd_info(int fd, pid_t tid, struct mg_pidfd_info *info)
 	if ((info->mask & MG_PIDFD_INFO_CREDS) == 0 || (pid_t)info->pid != tid)
 		return -ESRCH;
 	return 0;
+}
+
+/*
+ * PIDFD_THREAD (Linux 6.9) and PIDFD_GET_INFO (6.13), tried once on our own
+ * thread: without them, creds come from /proc/TID/status, always.
+ */
+static void pidfd_probe(void)
+{
+	struct mg_pidfd_info info;
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	_cleanup_close_ int fd = (int)syscall(SYS_pidfd_open, self, MG_PIDFD_THREAD);
+
+	pidfd_unsupported = fd < 0 || pidfd_info(fd, self, &info) < 0;
+	if (pidfd_unsupported)
+		log_info("no PIDFD_THREAD/PIDFD_GET_INFO here: caller credentials come from "
+			 "/proc/TID/status");
 }
 
 static void slot_close(struct task_slot *t)
@@ -311,11 +332,10 @@ static int read_pidfd_creds(pid_t tid, struct caller *c)
 	if (pidfd_unsupported)
 		return -EOPNOTSUPP;
 	if (!cached_task(tid, &info, &r)) {
-		if (r == -EINVAL || r == -ENOTTY || r == -ENOSYS) {
-			/* No PIDFD_THREAD or no PIDFD_GET_INFO: /proc/TID/status from now on. */
-			pidfd_unsupported = true;
+		/* Some kernels say EINVAL for a thread reaped during pidfd_open: this call
+		 * only goes through /proc/TID/status (support was probed at startup). */
+		if (r == -EINVAL || r == -ENOTTY || r == -ENOSYS)
 			return -EOPNOTSUPP;
-		}
 		return r;
 	}
 	c->pid = (pid_t)info.tgid;
@@ -331,10 +351,12 @@ static void read_names(pid_t tid, struct caller *c, bool want_comm)
 	char path[64];
 	ssize_t n;
 
+	/* A slot whose task is gone fails; then the path, like without a slot (the
+	 * caller's ID_VALID covers both). */
 	if (want_comm) {
-		if (t && t->comm > 0) {
-			n = pread(t->comm, c->comm, sizeof(c->comm) - 1, 0);
-			c->comm[n > 0 ? n : 0] = '\0';
+		n = t && t->comm > 0 ? pread(t->comm, c->comm, sizeof(c->comm) - 1, 0) : -1;
+		if (n >= 0) {
+			c->comm[n] = '\0';
 		} else {
 			snprintf(path, sizeof(path), "/proc/%d/comm", tid);
 			if (read_file(path, c->comm, sizeof(c->comm)) < 0)
@@ -342,9 +364,8 @@ static void read_names(pid_t tid, struct caller *c, bool want_comm)
 		}
 		c->comm[strcspn(c->comm, "\n")] = '\0';
 	}
-	if (t) {
-		n = readlinkat(t->dir, "exe", c->exe, sizeof(c->exe) - 1);
-	} else {
+	n = t ? readlinkat(t->dir, "exe", c->exe, sizeof(c->exe) - 1) : -1;
+	if (n < 0) {
 		snprintf(path, sizeof(path), "/proc/%d/exe", tid);
 		n = readlink(path, c->exe, sizeof(c->exe) - 1);
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,6 +153,29 @@ static char *control_choice(const struct options *o, const struct policy *p, con
 	return path;
 }
 
+/*
+ * Every listener is an fd, and so are the caller cache's handles (3 per slot)
+ * and pending connections: take the hard limit (systemd's default soft limit
+ * is 1024, below max_listeners' default), and say so when even that is short.
+ */
+static void raise_nofile(unsigned max_listeners)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_listeners + 3 * 64 + 2 * PENDING_MAX + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want)
+		log_warning("the file descriptor limit (%llu) is below what %u listeners may "
+			    "need (%llu): raise LimitNOFILE= or lower max_listeners",
+			    (unsigned long long)rl.rlim_cur, max_listeners,
+			    (unsigned long long)want);
+}
+
 static int setup(struct server *s, const struct options *o)
 {
 	_cleanup_free_ char *control = NULL;
@@ -177,6 +201,7 @@ static int setup(struct server *s, const struct options *o)
 	if (r < 0)
 		return log_error_errno(r, "cannot open audit sink %s: %m", audit);
 	notify_audit_formats(s->audit);
+	raise_nofile(s->max_listeners);
 	r = caller_ns_init();
 	if (r < 0)
 		return log_error_errno(r, "cannot open our IPC namespace: %m");
