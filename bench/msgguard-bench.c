@@ -25,6 +25,9 @@
  *       tree, audit to a jsonl file, then to journald
  *   e   msgguard denying: IPC_RMID on a queue the policy protects (EPERM, the
  *       queue stays; checked after every run)
+ *   e'  the same denial under a profile with `identify = rules` (audit jsonl, one
+ *       service): the daemon reads only the queue the deny rule looks at, not the
+ *       caller; compared with c like e
  * a..e with 1, 2, 4, 8 caller threads; d and e with 1, 10, 100 registered
  * services, one busy (the measured program), the others idle
  * (`msgguard-shim -- sleep 3600`).
@@ -1113,13 +1116,12 @@ static void check_jsonl(struct result *r)
 	 */
 	for (int waited = 0;; waited += 20) {
 		r->audit_records = count_lines_with(path, "\"MSGGUARD_EVENT\":\"decision\"");
-		if (strcmp(r->config, "e") != 0 || waited >= 2000 ||
+		if (r->config[0] != 'e' || waited >= 2000 ||
 		    (r->audit_records >= 0 && (uint64_t)r->audit_records >= want))
 			break;
 		sleep_ms(20);
 	}
-	if (strcmp(r->config, "e") == 0 && r->audit_records >= 0 &&
-	    (uint64_t)r->audit_records != want)
+	if (r->config[0] == 'e' && r->audit_records >= 0 && (uint64_t)r->audit_records != want)
 		fprintf(stderr,
 			"\n  note: %ld decision records in the jsonl audit for %" PRIu64 " calls",
 			r->audit_records, want);
@@ -1377,22 +1379,22 @@ static void fastpath_run(int threads)
  * ratios (with their range). The rounds are not rows of the table or the CSV.
  */
 #define PAIRED_ROUNDS 9
-enum { PAIR_FASTPATH, PAIR_D_JSONL, PAIR_D_JOURNAL, PAIRS };
+enum { PAIR_FASTPATH, PAIR_D_JSONL, PAIR_D_JOURNAL, PAIR_E_RULES, PAIRS };
 static struct {
 	double ratio[MAX_LIST][PAIRED_ROUNDS];
 	int n[MAX_LIST];
 } paired[PAIRS];
 
 struct side {
-	const char *config, *label, *audit, *mode;
+	const char *config, *label, *audit, *mode, *cmd;
 	int services;
 	unsigned calls, warmup;
 };
 
 static double p50_of(const struct side *x, int threads)
 {
-	struct result *r = run(x->config, x->label, x->audit, x->mode, "stat", threads,
-			       x->services, x->calls, x->warmup);
+	struct result *r = run(x->config, x->label, x->audit, x->mode, x->cmd, threads, x->services,
+			       x->calls, x->warmup);
 	double p50 = r ? r->p50 : 0;
 
 	if (r)
@@ -1403,8 +1405,8 @@ static double p50_of(const struct side *x, int threads)
 /* PAIRED_ROUNDS of num and den at O.threads[i]: their p50 ratios into paired[which]. */
 static void paired_rounds(int which, int i, const struct side *num, const struct side *den)
 {
-	fprintf(stderr, "  %s and %s in %d paired rounds, %d thread%s:\n", num->config,
-		den->config, PAIRED_ROUNDS, O.threads[i], O.threads[i] == 1 ? "" : "s");
+	fprintf(stderr, "  %s and %s in %d paired rounds, %d thread%s:\n", num->config, den->config,
+		PAIRED_ROUNDS, O.threads[i], O.threads[i] == 1 ? "" : "s");
 	for (int k = 0; k < PAIRED_ROUNDS; k++) {
 		double a, b;
 
@@ -1422,10 +1424,10 @@ static void paired_rounds(int which, int i, const struct side *num, const struct
 
 static void fastpath_paired(int i)
 {
-	const struct side b = {"b", "filter, in-kernel ALLOW", "-", "filter", 0, O.calls,
-			       O.warmup};
-	const struct side fp = {"b'", "msgguard kernel fast path", "-", "guarded", 1, O.calls,
-				O.warmup};
+	const struct side b = {
+	    "b", "filter, in-kernel ALLOW", "-", "filter", "stat", 0, O.calls, O.warmup};
+	const struct side fp = {
+	    "b'", "msgguard kernel fast path", "-", "guarded", "stat", 1, O.calls, O.warmup};
 
 	paired_rounds(PAIR_FASTPATH, i, &fp, &b);
 }
@@ -1433,11 +1435,44 @@ static void fastpath_paired(int i)
 /* With msgguardd running (1 service): d against c, as many calls on both sides. */
 static void allow_paired(int which, int i, const char *sink, const char *dlabel)
 {
-	const struct side c = {"c", "reference notify loop", "-", "ref", 0, O.slow_calls,
-			       O.slow_warmup};
-	const struct side d = {"d", dlabel, sink, "guarded", 1, O.slow_calls, O.slow_warmup};
+	const struct side c = {
+	    "c", "reference notify loop", "-", "ref", "stat", 0, O.slow_calls, O.slow_warmup};
+	const struct side d = {"d",    dlabel, sink,	     "guarded",
+			       "stat", 1,      O.slow_calls, O.slow_warmup};
 
 	paired_rounds(which, i, &d, &c);
+}
+
+/*
+ * e': denials under a profile with identify = rules, audit to jsonl: the
+ * daemon reads only what the deny rule needs (the queue), not the caller, so
+ * the record names the thread and the service. What a site gives up for it is
+ * in README (Audit); this row says what it gains.
+ */
+static void run_identify_rules(void)
+{
+	const struct side c = {
+	    "c", "reference notify loop", "-", "ref", "stat", 0, O.slow_calls, O.slow_warmup};
+	const struct side e = {"e'",	     "msgguard deny, identify = rules",
+			       "jsonl",	     "guarded",
+			       "rmid",	     1,
+			       O.slow_calls, O.slow_warmup};
+	char policy[PATH_MAX];
+
+	snprintf(policy, sizeof(policy), "%s/policy-identify.ini", P.tmp);
+	write_policy(policy, "identify = rules\n",
+		     "IPC_STAT MSG_STAT MSG_STAT_ANY IPC_INFO MSG_INFO");
+	if (start_daemon(policy, "jsonl") < 0) {
+		P.failed = true;
+		return;
+	}
+	for (int i = 0; i < O.n_threads; i++)
+		run(e.config, e.label, e.audit, e.mode, e.cmd, O.threads[i], 1, O.slow_calls,
+		    O.slow_warmup);
+	for (int i = 0; i < O.n_threads && want("c"); i++)
+		paired_rounds(PAIR_E_RULES, i, &e, &c);
+	if (stop_daemon() < 0)
+		warnx_("msgguardd did not exit cleanly (log: %s)", P.daemon_log);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -1697,6 +1732,24 @@ static void print_table(void)
 	       "thread count (b'/b: the fast path, target <= 1.05).\n");
 }
 
+/* e'/c: the e target for a profile with identify = rules. */
+static void print_identify_rules(void)
+{
+	for (int i = 0; i < O.n_threads; i++) {
+		struct result *x = find("e'", "jsonl", O.threads[i], 1);
+		struct result *c = find("c", "-", O.threads[i], 0);
+		char note[128];
+
+		if (!x || !c)
+			continue;
+		paired_note(note, sizeof(note), PAIR_E_RULES, i, 1.3);
+		printf("  e'/c at p50 (identify = rules), audit jsonl, %d thread%s: %.2f%s%s   "
+		       "(target <= 1.30)\n",
+		       O.threads[i], O.threads[i] == 1 ? "" : "s", x->p50 / c->p50,
+		       note[0] ? "; " : "", note);
+	}
+}
+
 static void print_ratios(void)
 {
 	const char *sinks[] = {"jsonl", "journal"};
@@ -1738,6 +1791,7 @@ static void print_ratios(void)
 					       note);
 			}
 		}
+	print_identify_rules();
 	for (int k = 0; k < 2; k++)
 		for (int s = 0; s < 2; s++) {
 			char line[512];
@@ -1880,6 +1934,8 @@ static const char *color_of(const struct result *r)
 		return "#bcbd22";
 	if (strcmp(r->config, "d") == 0)
 		return strcmp(r->audit, "jsonl") == 0 ? "#2ca02c" : "#9467bd";
+	if (strcmp(r->config, "e'") == 0)
+		return "#8b0000";
 	return strcmp(r->audit, "jsonl") == 0 ? "#d62728" : "#ff7f0e";
 }
 
@@ -2332,6 +2388,8 @@ int main(int argc, char **argv)
 		run("ce", "reference loop via epoll_wait", "-", "ref-epoll", "stat", O.threads[i],
 		    0, O.calls, O.warmup);
 
+	if (want("e'"))
+		run_identify_rules();
 	if (want("d") || want("e")) {
 		run_msgguard(0, "jsonl");
 		if (O.journal) {

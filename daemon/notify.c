@@ -300,7 +300,8 @@ static bool wants_record(const struct outcome *o)
  * A denial's record names its caller and the queue, read before the answer
  * and confirmed with ID_VALID like any input of a decision: after the answer
  * the tid may already belong to someone else. A failed read changes nothing
- * but the record. Allows pay for none of this.
+ * but the record. Allows pay for none of this, nor do the denials of a
+ * profile with identify = rules.
  */
 static void identify_denied(int fd, const struct seccomp_notif *req, struct outcome *o)
 {
@@ -308,6 +309,8 @@ static void identify_denied(int fd, const struct seccomp_notif *req, struct outc
 
 	if (o->identity || o->classify_error < 0 || !deny_verdict(o) || !wants_record(o))
 		return;
+	if (o->profile && o->profile->identify == POLICY_IDENTIFY_RULES)
+		return; /* the site chose speed: the record names the tid and the service */
 	copy = *o;
 	if (caller_read((pid_t)req->pid, &copy.caller) < 0)
 		return;

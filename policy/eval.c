@@ -203,3 +203,10 @@ const char *policy_audit_name(enum policy_audit a)
 	    [POLICY_AUDIT_ALL] = "all", [POLICY_AUDIT_DENY] = "deny", [POLICY_AUDIT_NONE] = "none"};
 	return a < _POLICY_AUDIT_MAX ? names[a] : "unknown";
 }
+
+const char *policy_identify_name(enum policy_identify i)
+{
+	static const char *const names[_POLICY_IDENTIFY_MAX] = {
+	    [POLICY_IDENTIFY_ALWAYS] = "always", [POLICY_IDENTIFY_RULES] = "rules"};
+	return i < _POLICY_IDENTIFY_MAX ? names[i] : "unknown";
+}

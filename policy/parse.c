@@ -65,6 +65,7 @@ enum {
 	PROFILE_UNITS,
 	PROFILE_AUDIT,
 	PROFILE_KERNEL_ALLOW,
+	PROFILE_IDENTIFY,
 	_PROFILE_KEY_MAX
 };
 enum {
@@ -606,6 +607,16 @@ static int profile_audit(struct parser *ps, const char *key, const char *value)
 	return value_error(ps, key, "'%s': expected all, deny or none", value);
 }
 
+static int profile_identify(struct parser *ps, const char *key, const char *value)
+{
+	for (int i = 0; i < _POLICY_IDENTIFY_MAX; i++)
+		if (strcmp(value, policy_identify_name(i)) == 0) {
+			cur_profile(ps)->identify = i;
+			return 0;
+		}
+	return value_error(ps, key, "'%s': expected always or rules", value);
+}
+
 static int profile_kernel_allow(struct parser *ps, const char *key, const char *value)
 {
 	struct policy_profile *pr = cur_profile(ps);
@@ -621,6 +632,7 @@ static const struct key_def profile_keys[_PROFILE_KEY_MAX] = {
     [PROFILE_UNITS] = {"units", profile_units},
     [PROFILE_AUDIT] = {"audit", profile_audit},
     [PROFILE_KERNEL_ALLOW] = {"kernel_allow", profile_kernel_allow},
+    [PROFILE_IDENTIFY] = {"identify", profile_identify},
 };
 
 /* ---- [rule "NAME"] -------------------------------------------------------------- */

@@ -37,6 +37,13 @@ enum policy_audit {
 	_POLICY_AUDIT_MAX,
 };
 
+/* What a denial record of a profile names (what the daemon reads before answering one). */
+enum policy_identify {
+	POLICY_IDENTIFY_ALWAYS, /* its caller and queue, whatever the rules read (default) */
+	POLICY_IDENTIFY_RULES,	/* only what the rules read, as for an allow */
+	_POLICY_IDENTIFY_MAX,
+};
+
 /* What evaluating a command needs besides the registers (policy_profile.needs). */
 enum {
 	POLICY_NEED_CALLER = 1 << 0, /* the caller's euid/egid (/proc/TID/status) */
@@ -108,6 +115,7 @@ struct policy_profile {
 	size_t *rules; /* indices into policy.rules, in file order */
 	size_t n_rules;
 	enum policy_audit audit;
+	enum policy_identify identify;
 	/*
 	 * Commands (bit n = command n) the shim's filter allows in the kernel:
 	 * never notified, never individually audited, fixed until the service
@@ -207,6 +215,7 @@ const struct policy_rule *policy_profile_rule_for(const struct policy *p,
 						  const struct policy_profile *profile, int cmd);
 /* "all", "deny", "none". */
 const char *policy_audit_name(enum policy_audit a);
+const char *policy_identify_name(enum policy_identify i);
 
 struct policy_decision {
 	enum policy_verdict verdict;	/* what the policy says */
