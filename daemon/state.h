@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -30,7 +31,10 @@ struct state_slot {
 	unsigned char notif[STATE_NOTIF_MAX];
 };
 
-_Static_assert(sizeof(struct state_slot) == 560, "state slots keep their layout across versions");
+_Static_assert(sizeof(struct state_slot) == 560 &&
+		   offsetof(struct state_slot, kernel_allow) == 412 &&
+		   offsetof(struct state_slot, calls) == 416,
+	       "state slots keep their layout across versions");
 #define STATE_KERNEL_ALLOW_KNOWN (1u << 31)
 
 struct state;

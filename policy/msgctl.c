@@ -188,8 +188,9 @@ const char *mg_cmd_mask_names(uint32_t mask, char sep, char *buf, size_t size)
 			snprintf(unknown, sizeof(unknown), "UNKNOWN(%d)", cmd);
 			name = unknown;
 		}
-		used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%.*s%s",
-					 used ? 1 : 0, &sep, name);
+		used +=
+		    (size_t)snprintf(used < size ? buf + used : NULL, used < size ? size - used : 0,
+				     "%.*s%s", used ? 1 : 0, &sep, name);
 	}
 	if (!buf[0])
 		snprintf(buf, size, "none");
