@@ -40,8 +40,10 @@ void control_accept(struct server *s)
 		struct pending *p;
 		size_t slot;
 
-		if (fd < 0)
+		if (fd < 0) {
+			server_accept_failed(s, ACCEPT_CONTROL, negative_errno());
 			return;
+		}
 		for (slot = 0; slot < PENDING_MAX && s->control_pending[slot]; slot++)
 			;
 		p = slot < PENDING_MAX ? calloc(1, sizeof(*p)) : NULL;

@@ -120,8 +120,7 @@ void handshake_accept(struct server *s)
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warning("accept: %m, ignoring");
+			server_accept_failed(s, ACCEPT_REGISTER, negative_errno());
 			return;
 		}
 		accept_one(s, fd);

@@ -73,6 +73,49 @@ int server_watch_pause(struct server *s, int fd, struct watch *w, bool resume)
 	return epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0 ? negative_errno() : 0;
 }
 
+static int accept_fd(struct server *s, enum accept_kind kind, struct watch **w)
+{
+	*w = kind == ACCEPT_CONTROL ? &s->control_watch : &s->socket_watch;
+	return kind == ACCEPT_CONTROL ? s->control_fd : s->listen_fd;
+}
+
+/*
+ * Out of fds or memory, the connection stays queued and the socket readable:
+ * the level-triggered loop would spin on it (and log each turn). So the socket
+ * is left alone for a second, said once; loop_housekeeping watches it again.
+ * Other errors (the peer went away first) concern one connection only.
+ */
+void server_accept_failed(struct server *s, enum accept_kind kind, int err)
+{
+	struct watch *w;
+	int fd = accept_fd(s, kind, &w);
+
+	if (err != -EMFILE && err != -ENFILE && err != -ENOBUFS && err != -ENOMEM) {
+		if (err != -EAGAIN && err != -EINTR && err != -ECONNABORTED)
+			log_warning("accept: %s, ignoring", strerror(-err));
+		return;
+	}
+	if (s->accept_resume_ms[kind])
+		return;
+	log_warning("accept on the %s socket: %s; not accepting for 1 s",
+		    kind == ACCEPT_CONTROL ? "control" : "registration", strerror(-err));
+	if (server_watch_pause(s, fd, w, false) == 0)
+		s->accept_resume_ms[kind] = now_ms() + 1000;
+}
+
+static void accept_resume(struct server *s, uint64_t now)
+{
+	for (int k = 0; k < _ACCEPT_KIND_MAX; k++) {
+		struct watch *w;
+		int fd = accept_fd(s, (enum accept_kind)k, &w);
+
+		if (!s->accept_resume_ms[k] || now < s->accept_resume_ms[k])
+			continue;
+		s->accept_resume_ms[k] = 0;
+		(void)server_watch_pause(s, fd, w, true);
+	}
+}
+
 int server_watch(struct server *s, int fd, struct watch *w)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
@@ -506,12 +549,18 @@ static int loop_timeout(const struct server *s, uint64_t now)
 		t = min_timeout(t, 1000);
 	if (s->fold_next_ms)
 		t = min_timeout(t, s->fold_next_ms > now ? (int)(s->fold_next_ms - now) : 0);
+	for (int k = 0; k < _ACCEPT_KIND_MAX; k++)
+		if (s->accept_resume_ms[k])
+			t = min_timeout(t, s->accept_resume_ms[k] > now
+					       ? (int)(s->accept_resume_ms[k] - now)
+					       : 0);
 	return min_timeout(t, notify_ipcset_next_deadline(s, now));
 }
 
 /* After servicing events: a wedged loop never gets here, so the watchdog trips. */
 static void loop_housekeeping(struct server *s, uint64_t now)
 {
+	accept_resume(s, now);
 	if (s->watchdog_usec && now - s->last_watchdog_ms >= s->watchdog_usec / 2000) {
 		sd_notify(0, "WATCHDOG=1");
 		s->last_watchdog_ms = now;

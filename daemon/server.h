@@ -28,12 +28,16 @@ struct pending {
 	uint64_t deadline_ms;
 };
 
+enum accept_kind { ACCEPT_REGISTER, ACCEPT_CONTROL, _ACCEPT_KIND_MAX };
+
 struct server {
 	int epoll_fd;
 	int listen_fd;
 	int signal_fd;
 	int control_fd;
 	struct watch socket_watch, signal_watch, control_watch;
+	/* 0, or when a listening socket paused for want of fds is watched again (by kind). */
+	uint64_t accept_resume_ms[_ACCEPT_KIND_MAX];
 	char *socket_path;  /* unlinked at exit when we created it */
 	char *control_path; /* likewise */
 	bool socket_activated, control_activated;
@@ -78,6 +82,8 @@ void server_listener_tune(int fd);
 int server_watch(struct server *s, int fd, struct watch *w);
 void server_unwatch(struct server *s, int fd);
 int server_watch_pause(struct server *s, int fd, struct watch *w, bool resume);
+/* accept4() failed with err: for want of fds or memory, stop accepting for a second. */
+void server_accept_failed(struct server *s, enum accept_kind kind, int err);
 
 /* handshake.c: a registration connection. */
 void handshake_accept(struct server *s);
